@@ -1,0 +1,45 @@
+// One entry point per data plane. `casa-agent render`, the Helm chart script
+// and the in-cluster applier all go through rendererFor(), so every place that
+// produces the attachment objects uses the same code.
+import type { MultiAgentSystem } from '../../policy/types.js';
+import type { AppServicesInput, ServiceInfo } from './app-services.js';
+import { type CiliumRenderInput, renderCilium } from './cilium.js';
+import type { EnvoySettingsSource } from './envoy-resources.js';
+import type { KubernetesObject } from './kubernetes-object.js';
+
+export type Dataplane = 'cilium' | 'istio';
+
+/** What every renderer takes; a data plane may read more (CiliumRenderInput). */
+export interface RenderInput {
+  readonly config: EnvoySettingsSource & { readonly agentNamespace?: string };
+  readonly multiAgentSystems: readonly MultiAgentSystem[];
+  readonly services?: readonly ServiceInfo[];
+  readonly clusterDomain?: AppServicesInput['clusterDomain'];
+  readonly warn?: (message: string) => void;
+}
+
+export type Renderer = (input: RenderInput) => KubernetesObject[];
+
+/** Renderers by data plane; istio is added by its own module when it exists. */
+const RENDERERS: Readonly<Partial<Record<Dataplane, Renderer>>> = {
+  cilium: (input: CiliumRenderInput) => renderCilium(input),
+};
+
+/** The renderer of a data plane, or undefined when that one is not built yet. */
+export function rendererFor(dataplane: Dataplane): Renderer | undefined {
+  return RENDERERS[dataplane];
+}
+
+export type { AppServicePort, ServiceInfo } from './app-services.js';
+export { appServicePorts, parseServiceHost } from './app-services.js';
+export type { CiliumRenderInput } from './cilium.js';
+export { renderCilium } from './cilium.js';
+export type { EnvoyJson, EnvoySettings } from './envoy-resources.js';
+export { envoySettings } from './envoy-resources.js';
+export type { L7lbService } from './envoy-routes.js';
+export { egressRouteConfiguration, l7lbRouteConfiguration } from './envoy-routes.js';
+export type { KubernetesObject } from './kubernetes-object.js';
+export { toJsonList, toYamlDocuments } from './kubernetes-object.js';
+export { SERVED_NAMES } from './names.js';
+export type { ProtocolGateInput } from './protocol-gate.js';
+export { egressGateConfig, l7lbGateConfig, protocolGateConfigs } from './protocol-gate.js';
