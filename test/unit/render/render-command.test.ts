@@ -91,7 +91,10 @@ describe('render command', () => {
     const p = file('bad.yaml', GOOD.replace('type: agent', 'type: robot'));
     const r = run(['--mas', p]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, new RegExp(`${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*spec\\.apps\\[0\\]\\.type`));
+    assert.match(
+      r.stderr,
+      new RegExp(`${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*spec\\.apps\\[0\\]\\.type`),
+    );
   });
 });
 
@@ -99,13 +102,29 @@ describe('manifest errors name the file and the field', () => {
   const cases: [string, string, RegExp][] = [
     ['not YAML', 'a: [1', /document: not valid YAML/],
     ['a scalar document', '42', /expected a Kubernetes object/],
-    ['wrong apiVersion', GOOD.replace('casa.io/v1alpha1', 'casa.io/v2'), /apiVersion: expected casa.io\/v1alpha1/],
+    [
+      'wrong apiVersion',
+      GOOD.replace('casa.io/v1alpha1', 'casa.io/v2'),
+      /apiVersion: expected casa.io\/v1alpha1/,
+    ],
     ['no name', GOOD.replace('name: m, ', ''), /metadata.name: is required/],
     ['app without name', GOOD.replace('{name: a, ', '{'), /spec.apps\[0\].name: is required/],
-    ['bad scheme', GOOD.replace('scheme: http', 'scheme: ftp'), /spec.apps\[0\].baseUrl.scheme: expected http or https/],
+    [
+      'bad scheme',
+      GOOD.replace('scheme: http', 'scheme: ftp'),
+      /spec.apps\[0\].baseUrl.scheme: expected http or https/,
+    ],
     ['apps not a list', GOOD.replace(/apps:\n.*\n/, 'apps: {}\n'), /spec.apps: expected a list/],
-    ['duplicate app', GOOD.replace(/(    - \{name: a.*\n)/, '$1$1'), /spec.apps\[1\].name: duplicate app name/],
-    ['llm_host not a string', GOOD.replace('llm_host: llm.example.com', 'llm_host: 7'), /spec.llm_host: expected/],
+    [
+      'duplicate app',
+      GOOD.replace(/( {4}- \{name: a.*\n)/, '$1$1'),
+      /spec.apps\[1\].name: duplicate app name/,
+    ],
+    [
+      'llm_host not a string',
+      GOOD.replace('llm_host: llm.example.com', 'llm_host: 7'),
+      /spec.llm_host: expected/,
+    ],
     [
       'bad Service port',
       'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 0}]}\n',
@@ -117,7 +136,8 @@ describe('manifest errors name the file and the field', () => {
       const p = file(`case-${name.replace(/\W+/g, '-')}.yaml`, text);
       assert.throws(
         () => readManifests([p]),
-        (err: unknown) => err instanceof ManifestError && err.message.startsWith(`${p}: `) && want.test(err.message),
+        (err: unknown) =>
+          err instanceof ManifestError && err.message.startsWith(`${p}: `) && want.test(err.message),
       );
     });
   }
