@@ -103,16 +103,22 @@ describe('broken objects are refused', () => {
       metadata: { name: string };
       spec: Record<string, unknown>;
     }[];
-  const policy = () =>
-    good().find((o) => o.kind === 'CiliumClusterwideNetworkPolicy') as KubernetesObject & {
-      spec: { egress: { toPorts: { listener?: Record<string, unknown>; ports: unknown[] }[] }[] };
-    };
+  type Policy = KubernetesObject & {
+    spec: { egress: { toPorts: { listener?: Record<string, unknown> }[] }[] };
+  };
+  const policy = () => good().find((o) => o.kind === 'CiliumClusterwideNetworkPolicy') as unknown as Policy;
+  /** The listener reference of the rule towards managed pods. */
+  const listenerOf = (p: Policy): Record<string, unknown> => {
+    const l = p.spec.egress[1]?.toPorts[0]?.listener;
+    assert.ok(l, 'the managed-pods rule has a listener');
+    return l;
+  };
   const cases: [string, () => KubernetesObject, RegExp][] = [
     [
       'a listener reference without the listener name',
       () => {
         const p = policy();
-        delete p.spec.egress[1]?.toPorts[0]?.listener?.name;
+        delete listenerOf(p).name;
         return p;
       },
       /listener\.name: Required value/,
@@ -121,7 +127,7 @@ describe('broken objects are refused', () => {
       'a listener priority of 0',
       () => {
         const p = policy();
-        (p.spec.egress[1]?.toPorts[0]?.listener as Record<string, unknown>).priority = 0;
+        listenerOf(p).priority = 0;
         return p;
       },
       /priority/,
@@ -130,10 +136,7 @@ describe('broken objects are refused', () => {
       'an envoyConfig kind that does not exist',
       () => {
         const p = policy();
-        (
-          (p.spec.egress[1]?.toPorts[0]?.listener as Record<string, Record<string, unknown>>)
-            .envoyConfig as Record<string, unknown>
-        ).kind = 'EnvoyConfig';
+        listenerOf(p).envoyConfig = { kind: 'EnvoyConfig', name: 'casa-node-agent-egress' };
         return p;
       },
       /kind: Unsupported value/,
