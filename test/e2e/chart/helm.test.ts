@@ -76,8 +76,8 @@ describe('helm template', () => {
       runAsNonRoot: true,
       capabilities: { drop: ['ALL'] },
     });
-    assert.equal((c.livenessProbe?.httpGet as Record<string, unknown>).path, '/healthz');
-    assert.equal((c.readinessProbe?.httpGet as Record<string, unknown>).path, '/readyz');
+    assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 'diag' });
+    assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'diag' });
     const env = c.env as unknown as { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
     assert.equal(
       env.find((e) => e.name === 'CASA_NODE_NAME')?.valueFrom?.fieldRef?.fieldPath,
