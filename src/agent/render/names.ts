@@ -46,6 +46,17 @@ export const EGRESS_CONFIG = 'casa-node-agent-egress';
 export const L7LB_CONFIG = 'casa-node-agent-l7lb';
 export const NETWORK_POLICY = 'casa-node-agent';
 
+/**
+ * Every object the Cilium renderer may emit, for an applier that prunes what
+ * the current render no longer contains (the L7 LB config exists only while
+ * some MAS app has a Service).
+ */
+export const CILIUM_OBJECTS: readonly { readonly kind: string; readonly name: string }[] = [
+  { kind: 'CiliumClusterwideEnvoyConfig', name: EGRESS_CONFIG },
+  { kind: 'CiliumClusterwideEnvoyConfig', name: L7LB_CONFIG },
+  { kind: 'CiliumClusterwideNetworkPolicy', name: NETWORK_POLICY },
+];
+
 /** Listener names as written in the configs and referenced by the policy. */
 export const EGRESS_LISTENER = 'egress';
 export const L7LB_LISTENER = 'l7lb';

@@ -2,12 +2,14 @@
 // Envoy knows them, unique domains, no route timeout on streams.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { renderCilium } from '../../../src/agent/render/cilium.js';
 import {
   egressRouteConfiguration,
   l7lbRouteConfiguration,
   serviceDomains,
 } from '../../../src/agent/render/envoy-routes.js';
-import { dig, type J } from './fixtures.js';
+import { servedResources } from '../../../src/agent/render/served-resources.js';
+import { defaultConfig, dig, type J, mas, workload } from './fixtures.js';
 
 describe('egress routes', () => {
   const rc = egressRouteConfiguration();
@@ -65,5 +67,29 @@ describe('L7 LB routes', () => {
   it('are independent of input order', () => {
     const other = { namespace: 'a', name: 'b', port: 80, clusterIps: [] };
     assert.deepEqual(l7lbRouteConfiguration([svc, other]), l7lbRouteConfiguration([other, svc]));
+  });
+});
+
+describe('servedResources: what the agent serves over RDS and ECDS', () => {
+  it('names match what the rendered listeners ask for', () => {
+    const served = servedResources({
+      workloads: [workload('agent', ['10.0.0.1'])],
+      multiAgentSystems: [mas()],
+      services: [
+        { namespace: 'travel', name: 'planner', ports: [{ port: 8080 }], clusterIps: ['10.96.0.10'] },
+      ],
+    });
+    const text = JSON.stringify(renderCilium({ config: defaultConfig(), multiAgentSystems: [mas()] }));
+    const asked = [...text.matchAll(/"route_config_name":"([^"]+)"/g)].map(
+      (m) => `/${m[1]?.startsWith('egress') ? 'casa-node-agent-egress' : 'casa-node-agent-l7lb'}/${m[1]}`,
+    );
+    assert.deepEqual(served.routes.map((r) => r.name).sort(), [...new Set(asked)].sort());
+    const gates = [...text.matchAll(/"name":"(casa\.protocol_gate\.[a-z0-9]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(served.extensionConfigs.map((c) => c.name).sort(), [...new Set(gates)].sort());
+    // The L7 LB routes point at clusters that exist in the rendered L7 LB config.
+    const l7 = served.routes[1] as J;
+    const clusters = (l7.virtual_hosts as J[]).map((v) => dig(v, 'routes.0.route.cluster')).filter(Boolean);
+    assert.deepEqual(clusters, ['travel/planner:8080']);
+    assert.ok(text.includes('"name":"travel/planner:8080"'));
   });
 });
