@@ -22,6 +22,7 @@
 // connection between managed pods is therefore HTTP through the gate; a
 // non-HTTP protocol between managed pods needs its own policy (and is then not
 // checked by CASA).
+import { isIP } from 'node:net';
 import type { MultiAgentSystem } from '../../policy/types.js';
 import { type AppServicePort, appServicePorts, type ServiceInfo } from './app-services.js';
 import {
@@ -144,12 +145,16 @@ export function parseLlmHost(raw: string): LlmTarget | undefined {
   if (!m) return undefined;
   const host = (m[1] ?? m[2] ?? '').replace(/\.$/, '');
   const port = m[3] === undefined ? undefined : Number(m[3]);
-  if (!host || (port !== undefined && (port < 1 || port > 65535))) return undefined;
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  // An IP literal, or a DNS name as toFQDNs.matchName accepts it (letters, digits, - and _ per label).
+  if (isIP(host) === 0 && !/^[a-z0-9_]([-a-z0-9_]{0,62})(\.[a-z0-9_][-a-z0-9_]{0,62})*$/.test(host))
+    return undefined;
+  if (host.length > 253 || (m[1] !== undefined && isIP(host) !== 6)) return undefined;
   return { host, port };
 }
 
 function isIp(host: string): boolean {
-  return host.includes(':') || /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
+  return isIP(host) !== 0;
 }
 
 /**
