@@ -160,7 +160,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: 'hostport',
     default: '127.0.0.1:9191',
     help: 'ext_authz gRPC listen address (Envoy reaches it on loopback)',
-    commands: RUN_DEV,
+    commands: ['run', 'dev', 'render'],
   },
   {
     key: 'xdsListen',
