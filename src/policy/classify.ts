@@ -107,7 +107,7 @@ export function classify(
   if (patterns.a2a.cardPaths.has(key)) {
     if (method !== 'GET' && method !== 'HEAD')
       return other('method_not_allowed', key, `${method} on an agent card`);
-    const version = key.endsWith('/agent.json') ? '0.2' : undefined;
+    const version = key.endsWith('/agent.json') ? '0.2' : a2aVersionHeader(req.headers.get('a2a-version'));
     return {
       protocol: 'a2a',
       why: 'a2a_card',
@@ -335,6 +335,12 @@ export function decodeMcpHeader(v: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function a2aVersionHeader(v: string | undefined): '0.2' | '0.3' | '1.0' | undefined {
+  if (v === undefined) return undefined;
+  const mm = v.trim().split('.').slice(0, 2).join('.');
+  return mm === '0.2' || mm === '0.3' || mm === '1.0' ? mm : undefined;
 }
 
 function a2aVersion(method: string | undefined): '0.2' | '0.3' | '1.0' | undefined {

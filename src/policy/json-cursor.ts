@@ -144,16 +144,23 @@ export class JsonCursor {
   /** Skips a string without decoding it; the cursor is on the opening quote. */
   protected skipString(): void {
     const d = this.data;
+    const n = d.length;
     let i = this.pos + 1;
     for (;;) {
-      if (i >= d.length) this.eofAt(i);
-      const c = d[i] as number;
+      // Tight run over plain bytes: the hot loop for large argument blobs.
+      let c = 0;
+      while (i < n) {
+        c = d[i] as number;
+        if (c === 0x22 || c === 0x5c || c < 0x20) break;
+        i++;
+      }
+      if (i >= n) this.eofAt(i);
       if (c === 0x22) {
         this.pos = i + 1;
         return;
       }
       if (c < 0x20) throw new JsonStop('not_json');
-      if (c === 0x5c) {
+      {
         if (i + 1 >= d.length) this.eofAt(i + 1);
         const e = d[i + 1] as number;
         if (e === 0x75) {
@@ -166,25 +173,25 @@ export class JsonCursor {
         }
         if (!isSimpleEscape(e)) throw new JsonStop('not_json');
         i += 2;
-        continue;
       }
-      i++;
     }
   }
 
   protected utf8(from: number, to: number): string {
     if (from >= to) return '';
     const d = this.data;
-    let ascii = true;
-    for (let i = from; i < to; i++) {
-      if ((d[i] as number) >= 0x80) {
-        ascii = false;
-        break;
+    // Short ASCII runs (keys, method names, tool names) are built in place:
+    // cheaper than a decoder call or a spread over a subarray.
+    if (to - from <= 64) {
+      let out = '';
+      let i = from;
+      for (; i < to; i++) {
+        const c = d[i] as number;
+        if (c >= 0x80) break;
+        out += String.fromCharCode(c);
       }
+      if (i === to) return out;
     }
-    // Short ASCII runs (keys, method names) skip the decoder; long runs use it
-    // so that no argument list grows with the input.
-    if (ascii && to - from <= 64) return String.fromCharCode(...d.subarray(from, to));
     try {
       return UTF8.decode(d.subarray(from, to));
     } catch {
