@@ -139,25 +139,26 @@ export function plan(input: PlanInput): Plan | Deny {
   }
 
   // 1. The protocol gate, both directions, before anything costs a runtime call.
-  //    A POST to an entry-point agent that is no MCP/A2A is its prompt API:
-  //    its body must hold the prompt (read once, reused for the entry point).
-  let entryPrompt: string | undefined;
+  //    A POST to an entry-point agent that is no MCP/A2A is a call of its
+  //    prompt API (counted as A2A): its body must hold the prompt, which is
+  //    read once here and reused for the entry point.
   const promptPath = destination?.type === 'agent' ? destination.app.promptFieldJsonPath : undefined;
-  if (
+  const entryApi =
     cls.protocol === 'other' &&
-    promptPath &&
+    promptPath !== undefined &&
+    promptPath !== '' &&
     config.entryPointApi &&
     req.method === 'POST' &&
-    cls.why !== 'invalid_path'
-  ) {
-    const p = readPrompt(req, promptPath, config.jsonPaths);
-    if (!p.ok) return p.deny;
-    entryPrompt = p.prompt;
-  }
-  const entryApi = entryPrompt !== undefined;
+    cls.why !== 'invalid_path';
   if (source !== undefined) {
     const d = gateOutbound(config.gate, source.type, cls, entryApi);
     if (d) return d;
+  }
+  let entryPrompt: string | undefined;
+  if (entryApi) {
+    const p = readPrompt(req, promptPath as string, config.jsonPaths);
+    if (!p.ok) return p.deny;
+    entryPrompt = p.prompt;
   }
   // The destination's row applies even when only the outbound side is ours:
   // it is free, and it spares an exchange for a request the callee refuses.

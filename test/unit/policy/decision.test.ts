@@ -706,3 +706,34 @@ describe('denyBody', () => {
     }
   });
 });
+
+describe('plan: deny order', () => {
+  it('the source’s row comes before reading an entry point’s prompt', () => {
+    denies(
+      run({ request: req('POST', '/chat', { body: 'garbage' }), source: mcpServer, destination: entryAgent }),
+      'protocol_violation',
+    );
+  });
+
+  it('a caller that may call the prompt API gets the prompt reason', () => {
+    denies(
+      run({ request: req('POST', '/chat', { body: 'garbage' }), source: client, destination: entryAgent }),
+      'body_invalid',
+    );
+  });
+
+  it('the gate comes before trace context', () => {
+    denies(
+      run({ request: req('GET', '/admin'), source: agent, destination: endpoint('planner', 'agent') }),
+      'protocol_violation',
+    );
+  });
+
+  it('trace context comes before the body check of an MCP server', () => {
+    const request = req('POST', '/mcp', {
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/call"',
+      truncated: true,
+    });
+    denies(run({ request, source: agent, destination: mcpServer }), 'missing_trace_context');
+  });
+});
