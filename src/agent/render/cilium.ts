@@ -4,7 +4,8 @@
 //     forwarding to an ORIGINAL_DST cluster;
 //   - CiliumClusterwideEnvoyConfig `casa-node-agent-l7lb`: the L7 load
 //     balancing listener for the Services of MAS apps (`spec.services`), with
-//     one EDS cluster per Service port — only when there is such a Service;
+//     one EDS cluster per Service port (always rendered, so the set of objects
+//     never changes shape; without app Services it redirects nothing);
 //   - CiliumClusterwideNetworkPolicy `casa-node-agent`: selects every pod of a
 //     managed namespace; its egress is default-deny except DNS (with DNS
 //     visibility, which `toFQDNs` needs), any TCP port of managed pods
@@ -86,10 +87,7 @@ export function renderCilium(input: CiliumRenderInput): KubernetesObject[] {
     clusterDomain: input.clusterDomain,
     warn: input.warn,
   });
-  const objects: KubernetesObject[] = [egressEnvoyConfig(s)];
-  if (ports.length > 0) objects.push(l7lbEnvoyConfig(ports, s));
-  objects.push(networkPolicy(input));
-  return objects;
+  return [egressEnvoyConfig(s), l7lbEnvoyConfig(ports, s), networkPolicy(input)];
 }
 
 function envoyConfig(name: string, useOriginalSource: boolean, spec: object): KubernetesObject {
@@ -125,7 +123,7 @@ export function l7lbEnvoyConfig(ports: readonly AppServicePort[], s: EnvoySettin
       ports: [...svc.ports].sort((a, b) => a - b),
     }));
   return envoyConfig(L7LB_CONFIG, true, {
-    services,
+    ...(services.length > 0 ? { services } : {}),
     resources: [l7lbListener(s), ...ports.map((p) => serviceCluster(p.namespace, p.name, p.port, s))],
   });
 }

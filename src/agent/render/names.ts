@@ -46,11 +46,7 @@ export const EGRESS_CONFIG = 'casa-node-agent-egress';
 export const L7LB_CONFIG = 'casa-node-agent-l7lb';
 export const NETWORK_POLICY = 'casa-node-agent';
 
-/**
- * Every object the Cilium renderer may emit, for an applier that prunes what
- * the current render no longer contains (the L7 LB config exists only while
- * some MAS app has a Service).
- */
+/** Every object the Cilium renderer emits (what an applier owns, and deletes on uninstall). */
 export const CILIUM_OBJECTS: readonly { readonly kind: string; readonly name: string }[] = [
   { kind: 'CiliumClusterwideEnvoyConfig', name: EGRESS_CONFIG },
   { kind: 'CiliumClusterwideEnvoyConfig', name: L7LB_CONFIG },

@@ -54,6 +54,7 @@ describe('helm template', () => {
     const objs = template();
     assert.deepEqual(kinds(objs).sort(), [
       'CiliumClusterwideEnvoyConfig/casa-node-agent-egress',
+      'CiliumClusterwideEnvoyConfig/casa-node-agent-l7lb',
       'CiliumClusterwideNetworkPolicy/casa-node-agent',
       'ClusterRole/rel-casa-node-agent',
       'ClusterRoleBinding/rel-casa-node-agent',

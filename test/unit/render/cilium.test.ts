@@ -115,11 +115,17 @@ describe('renderCilium objects', () => {
 });
 
 describe('Services of MAS apps', () => {
-  it('without app Services there is no L7 LB config', () => {
+  it('without app Services the L7 LB config redirects nothing (no services, no clusters)', () => {
     const objs = renderCilium({ config, multiAgentSystems: [mas({ apps: [{ name: 'a', type: 'agent' }] })] });
     assert.deepEqual(
       objs.map((o) => o.metadata.name),
-      ['casa-node-agent-egress', 'casa-node-agent'],
+      ['casa-node-agent-egress', 'casa-node-agent-l7lb', 'casa-node-agent'],
+    );
+    const l7 = byName(objs, 'casa-node-agent-l7lb');
+    assert.equal(dig(l7, 'spec.services'), undefined);
+    assert.deepEqual(
+      (dig(l7, 'spec.resources') as J[]).map((r) => r.name),
+      ['l7lb'],
     );
   });
   it('a Service list keeps only hosts that name an existing TCP port', () => {
@@ -149,7 +155,7 @@ describe('Services of MAS apps', () => {
       ],
       warn: (m) => warnings.push(m),
     });
-    assert.equal(objs.length, 2);
+    assert.equal(dig(byName(objs, 'casa-node-agent-l7lb'), 'spec.services'), undefined);
     assert.match(warnings[0] ?? '', /https/);
   });
 });
