@@ -72,7 +72,7 @@ describe('render command', () => {
     assert.equal(r.code, 0, r.stderr);
     // The Service has no port 8080, so the app's Service is not redirected and a warning says why.
     assert.match(r.stderr, /no Service ns\/a with TCP port 8080/);
-    assert.doesNotMatch(r.stdout, /^  services:/m);
+    assert.doesNotMatch(r.stdout, /^ {2}services:/m);
   });
   it('exit 3 for --dataplane istio (not built yet)', () => {
     const r = run(['--mas', file('good3.yaml', GOOD), '--dataplane', 'istio']);
