@@ -14,7 +14,7 @@ import {
   type TraceSubject,
   whenNoSubjectToken,
 } from '../../policy/index.js';
-import { type Deny, deny, type Endpoint } from '../../policy/types.js';
+import { type Decision, type Deny, deny, type Endpoint } from '../../policy/types.js';
 import type { WorkloadDirectory } from '../inventory/directory.js';
 import type { ExchangeCache } from '../tokens/exchange-cache.js';
 import type { CacheSource, IntrospectionCache } from '../tokens/introspection-cache.js';
@@ -63,7 +63,7 @@ export class FlowAuthorizer implements Authorizer {
     const config = this.o.policy();
     const p = plan({ request: input, source, destination, config, fresh: this.ids(), only });
     if (p.kind === 'deny') return this.outcome(p, undefined, source, destination, tally);
-    let decision;
+    let decision: Decision;
     try {
       decision = await this.execute(p, input, config, signal, tally);
     } catch (err) {
@@ -78,7 +78,7 @@ export class FlowAuthorizer implements Authorizer {
     config: PolicyConfig,
     signal: AbortSignal,
     tally: Tally,
-  ): Promise<ReturnType<typeof allow>> {
+  ): Promise<Decision> {
     let outboundToken: string | undefined;
     if (p.outbound) {
       const r = await this.outbound(p, p.outbound, input, config, signal, tally);
@@ -210,7 +210,7 @@ export class FlowAuthorizer implements Authorizer {
   }
 
   private outcome(
-    decision: ReturnType<typeof allow>,
+    decision: Decision,
     p: Plan | undefined,
     source: Endpoint | undefined,
     destination: Endpoint | undefined,
