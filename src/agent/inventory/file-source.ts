@@ -54,7 +54,11 @@ export function parseManifest(text: string, file: string): FileState['docs'] | s
     const doc = list[i];
     if (!doc) continue;
     const where = `${file} document ${i + 1}`;
-    if (doc.errors.length > 0) return `${where}: not valid YAML: ${doc.errors[0]?.message ?? 'parse error'}`;
+    if (doc.errors.length > 0) {
+      // First line only: the rest quotes the file, which may be a Secret.
+      const first = (doc.errors[0]?.message ?? 'parse error').split('\n', 1)[0]?.replace(/:$/, '');
+      return `${where}: not valid YAML: ${first}`;
+    }
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
     if (!isObj(value)) return `${where}: expected a Kubernetes object (a mapping)`;
@@ -200,7 +204,10 @@ export class FileSource {
         continue;
       }
       seen.add(file);
-      if (this.files.get(file)?.text === text) continue;
+      if (this.files.get(file)?.text === text) {
+        this.mirror.problem(file, undefined); // broken, then restored to the last good text
+        continue;
+      }
       const docs = parseManifest(text, file);
       if (typeof docs === 'string') {
         this.mirror.problem(file, `${docs}; keeping its last good objects`);
