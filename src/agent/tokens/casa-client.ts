@@ -42,7 +42,7 @@ export interface CasaClientOptions extends RuntimeTransportOptions {
   readonly exchangePath?: string;
   /** Config `runtimeIntrospectPath`. */
   readonly introspectPath?: string;
-  /** Readiness probe path (2xx = reachable). */
+  /** Readiness probe path (a JSON 2xx = reachable). */
   readonly healthPath?: string;
   /** Config `runtimeSharedCache` (default true): use the runtime's trace token cache. */
   readonly sharedCache?: boolean;
@@ -142,7 +142,8 @@ export class CasaRuntimeClient implements RuntimeClient {
     const url = this.#health.url();
     return this.#http.call('ping', opts, async (send) => {
       const res = await send({ op: 'ping', url, method: 'GET' });
-      if (res.status < 200 || res.status >= 300) throw refusal(res, 'ping');
+      // A JSON 2xx (CASA: {"status":"ok"}); a proxy's HTML page is not the runtime.
+      successJson(res, 'ping');
     });
   }
 

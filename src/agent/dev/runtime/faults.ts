@@ -169,8 +169,13 @@ async function writeOversized(res: ServerResponse, bytes: number, declareLength:
     if (!res.write(part)) {
       // Respect backpressure; a client that stops reading closes the socket.
       await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
       });
     }
   }
