@@ -99,8 +99,8 @@ export class CasaRuntimeClient implements RuntimeClient {
   introspect(token: string, tools: readonly string[] | undefined, opts?: CallOptions): Promise<TokenClaims> {
     const form = new URLSearchParams({ token });
     for (const t of tools ?? []) form.append('tools', t);
-    const url = this.#introspect.url();
     return this.#http.call('introspect', opts, async (send) => {
+      const url = this.#introspect.url();
       const res = await send({ op: 'introspect', url, method: 'POST', form });
       return parseClaims(successJson(res, 'introspect'), 'introspect');
     });
@@ -113,8 +113,8 @@ export class CasaRuntimeClient implements RuntimeClient {
       user_input: req.userInput,
     });
     const op = 'issue_user_token';
-    const url = this.#token.url({ app_id: req.appId });
     return this.#http.call(op, opts, async (send) => {
+      const url = this.#token.url({ app_id: req.appId });
       const res = await send({ op, url, method: 'POST', form });
       return parseIssuedToken(successJson(res, op), op, this.#now() / 1000);
     });
@@ -131,16 +131,16 @@ export class CasaRuntimeClient implements RuntimeClient {
     });
     for (const t of req.tools ?? []) form.append('tools', t);
     const op = 'exchange';
-    const url = this.#exchange.url({ app_id: req.appId });
     return this.#http.call(op, opts, async (send) => {
+      const url = this.#exchange.url({ app_id: req.appId });
       const res = await send({ op, url, method: 'POST', form });
       return parseIssuedToken(successJson(res, op), op, this.#now() / 1000);
     });
   }
 
   ping(opts?: CallOptions): Promise<void> {
-    const url = this.#health.url();
     return this.#http.call('ping', opts, async (send) => {
+      const url = this.#health.url();
       const res = await send({ op: 'ping', url, method: 'GET' });
       // A JSON 2xx (CASA: {"status":"ok"}); a proxy's HTML page is not the runtime.
       successJson(res, 'ping');
@@ -153,9 +153,9 @@ export class CasaRuntimeClient implements RuntimeClient {
 
   #storeTraceToken(key: TraceTokenKey, token: string, opts?: CallOptions): Promise<void> {
     const op = 'store_trace_token';
-    const url = this.#store.url({ namespace: key.namespace });
     const json = { ...cacheKeyBody(key), access_token: token };
     return this.#http.call(op, opts, async (send) => {
+      const url = this.#store.url({ namespace: key.namespace });
       const res = await send({ op, url, method: 'POST', json });
       // CASA answers with the stored row; nothing in it is needed.
       if (res.status < 200 || res.status >= 300) throw refusal(res, op);
@@ -164,9 +164,9 @@ export class CasaRuntimeClient implements RuntimeClient {
 
   #loadTraceToken(key: TraceTokenKey, opts?: CallOptions): Promise<string | undefined> {
     const op = 'load_trace_token';
-    const url = this.#load.url({ namespace: key.namespace });
     const json = cacheKeyBody(key);
     return this.#http.call(op, opts, async (send) => {
+      const url = this.#load.url({ namespace: key.namespace });
       const res = await send({ op, url, method: 'POST', json });
       if (res.status === 404) {
         // CASA: 404 {"detail":"Token not found"}. A non-JSON 404 (a proxy's page) is not an answer.

@@ -79,8 +79,14 @@ export class RuntimeTransport {
       this.#opts.observe?.(op, 'ok', performance.now() - started);
       return value;
     } catch (e) {
+      // Anything else is a bug on our side (e.g. an empty app id): still a RuntimeError, so the Check denies.
       const err =
-        e instanceof RuntimeError ? e : new RuntimeError('bad_response', `runtime ${op}: ${describe(e)}`);
+        e instanceof RuntimeError
+          ? e
+          : new RuntimeError(
+              'bad_response',
+              `runtime ${op}: ${e instanceof RangeError ? e.message : describe(e)}`,
+            );
       this.#opts.observe?.(op, err.kind, performance.now() - started);
       throw err;
     } finally {

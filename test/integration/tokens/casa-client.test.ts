@@ -182,6 +182,11 @@ describe('casa client against the reference runtime', () => {
     assert.ok(all.every((r) => r.claims.active));
   });
 
+  it('a call that cannot be built (empty app id) still rejects with a RuntimeError, never throws synchronously', async () => {
+    const p = f.client.exchange({ appId: '', credentials: f.orchestrator.credentials, subjectToken: 'x' });
+    await assert.rejects(p, (e: unknown) => e instanceof RuntimeError && /app_id/.test(e.message));
+  });
+
   it('ping succeeds against /health', async () => {
     await f.client.ping();
   });
