@@ -303,7 +303,7 @@ describe('reference runtime: clock, keys, lifecycle, hooks', () => {
     }
   });
 
-  it('app ids and secrets can be chosen; the Secret is what CASA’s operator writes', async () => {
+  it("app ids and secrets can be chosen; the Secret is what CASA's operator writes, labelled with the app name", async () => {
     const rt = await ReferenceRuntime.start();
     try {
       const [web] = rt.registerMas(BANK, { appIds: { web: 'web-app' }, secrets: { web: 's3cret' } }) as [
@@ -317,7 +317,11 @@ describe('reference runtime: clock, keys, lifecycle, hooks', () => {
         metadata: {
           name: 'web-app-oauth2-credentials',
           namespace: 'bank',
-          labels: { 'app.kubernetes.io/managed-by': 'casa-operator', 'casa.io/mas-name': 'banking' },
+          labels: {
+            'app.kubernetes.io/managed-by': 'casa-operator',
+            'casa.io/mas-name': 'banking',
+            'casa.io/app-name': 'web',
+          },
         },
         stringData: { client_id: `${rt.url}/web-app/oauth2/client-metadata.json`, client_secret: 's3cret' },
       });

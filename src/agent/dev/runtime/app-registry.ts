@@ -122,7 +122,11 @@ export class AppRegistry {
     return [...this.#byId.values()];
   }
 
-  /** The Secret CASA's operator would write for `app`. */
+  /**
+   * The Secret CASA's operator writes for `app`, plus the label
+   * `casa.io/app-name` through which the agent's inventory maps a UUID app_id
+   * to its app (src/agent/inventory/app-id.ts).
+   */
   static secretFor(app: RuntimeApp): CredentialsSecret {
     return {
       apiVersion: 'v1',
@@ -131,7 +135,11 @@ export class AppRegistry {
       metadata: {
         name: app.secretName,
         namespace: app.namespace,
-        labels: { 'app.kubernetes.io/managed-by': 'casa-operator', 'casa.io/mas-name': app.masName },
+        labels: {
+          'app.kubernetes.io/managed-by': 'casa-operator',
+          'casa.io/mas-name': app.masName,
+          'casa.io/app-name': app.name,
+        },
       },
       stringData: { client_id: app.credentials.clientId, client_secret: app.credentials.clientSecret },
     };
