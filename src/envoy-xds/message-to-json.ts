@@ -31,7 +31,11 @@ export class MessageToJson {
       if (field instanceof protobuf.MapField) {
         if (v === null || v === undefined || Object.keys(v as Obj).length === 0) continue;
         const m: Obj = {};
-        for (const [k, item] of Object.entries(v as Obj)) m[k] = this.single(field, item, `${at}[${k}]`);
+        for (const [k, item] of Object.entries(v as Obj)) {
+          // protobufjs keys 64-bit map entries by an 8-char hash of the Long.
+          const key = LONG_KINDS.has(field.keyType) && k.length === 8 ? longFromHash(k, field.keyType) : k;
+          m[key] = this.single(field, item, `${at}[${key}]`);
+        }
         out[field.name] = m;
       } else if (field.repeated) {
         if (!Array.isArray(v) || v.length === 0) continue;
@@ -39,7 +43,8 @@ export class MessageToJson {
       } else {
         if (v === null || v === undefined) continue;
         const present = field.hasPresence || field.resolvedType instanceof protobuf.Type;
-        if (present ? !Object.hasOwn(msg, field.name) : isDefault(v)) continue;
+        // Decoded messages own exactly the fields on the wire; proto3 defaults are not printed.
+        if (!Object.hasOwn(msg, field.name) || (!present && isDefault(v))) continue;
         out[field.name] = this.single(field, v, at);
       }
     }
@@ -145,13 +150,19 @@ function isDefault(v: unknown): boolean {
   if (typeof v === 'object' && v !== null && 'low' in v && 'high' in v) {
     return (v as { low: number; high: number }).low === 0 && (v as { low: number; high: number }).high === 0;
   }
-  return v === 0 || v === false || v === '' || (v instanceof Uint8Array && v.length === 0);
+  if (v instanceof Uint8Array || Array.isArray(v)) return v.length === 0;
+  return v === 0 || v === false || v === '';
 }
 
 /** A long.js Long, a number or a string -> decimal string. */
 function longString(v: unknown): string {
   if (v === undefined || v === null) return '0';
   return typeof v === 'object' ? (v as { toString(): string }).toString() : String(v);
+}
+
+function longFromHash(hash: string, keyType: string): string {
+  const unsigned = keyType === 'uint64' || keyType === 'fixed64';
+  return longString(protobuf.util.longFromHash(hash, unsigned));
 }
 
 function fieldName(type: protobuf.Type, id: number): string {
