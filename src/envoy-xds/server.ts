@@ -199,9 +199,17 @@ export class XdsServer {
     });
     call.on('drain', () => stream.resume());
     // The client half-closed: it wants nothing more; end our side (status OK).
+    // grpc-js also ends the readable side of a cancelled call, just before it
+    // reports the cancel: look again a turn later to tell the two apart.
     call.on('end', () => {
-      finish('ended');
-      call.end();
+      setImmediate(() => {
+        if (call.cancelled) {
+          finish('cancelled');
+          return;
+        }
+        finish('ended');
+        call.end();
+      });
     });
     call.on('cancelled', () => finish('cancelled'));
     call.on('error', (err: Error) => finish('error', err.message));
