@@ -131,8 +131,10 @@ export class KubeSource {
     path: string,
     sink: InventorySink,
     query: Readonly<Record<string, string>> = {},
+    syncOnStatus?: readonly number[],
   ): Reflector {
     return new Reflector({
+      ...(syncOnStatus ? { syncOnStatus } : {}),
       api: this.o.api,
       kind,
       path,
@@ -157,10 +159,19 @@ export class KubeSource {
       // This node's pods come from the node-scoped stream; the rest are destinations.
       node !== undefined ? { fieldSelector: `spec.nodeName!=${node}` } : {},
     );
-    const secrets = this.reflector(`secrets@ns/${ns}`, 'Secret', `${base}/secrets`, this.o.sink, {
-      fieldSelector: 'type=Opaque',
-      ...(this.o.secretLabelSelector ? { labelSelector: this.o.secretLabelSelector } : {}),
-    });
+    const secrets = this.reflector(
+      `secrets@ns/${ns}`,
+      'Secret',
+      `${base}/secrets`,
+      this.o.sink,
+      {
+        fieldSelector: 'type=Opaque',
+        ...(this.o.secretLabelSelector ? { labelSelector: this.o.secretLabelSelector } : {}),
+      },
+      // Secret access is granted per namespace (chart value rbac.secretNamespaces);
+      // a managed namespace without it is a warning, not an agent that never gets ready.
+      [403],
+    );
     const reflectors = [pods, secrets];
     this.perNamespace.set(ns, { reflectors });
     this.o.log?.info({ namespace: ns }, 'namespace managed: watching its pods and credentials Secrets');

@@ -35,6 +35,12 @@ export interface ReflectorOptions {
   /** Server-side watch timeout range in seconds (default 300–600, as client-go). */
   readonly watchTimeoutSeconds?: readonly [number, number];
   readonly onRestart?: (cause: RestartCause) => void;
+  /**
+   * HTTP statuses of a failed first list that still count as synced (with no
+   * objects), e.g. 403 for a namespace the agent has no Role in: one such
+   * namespace must not keep the whole agent unready. Retries continue.
+   */
+  readonly syncOnStatus?: readonly number[];
   readonly log?: Logger;
   /** Jitter source (tests pass a fixed one). */
   readonly random?: () => number;
@@ -147,6 +153,9 @@ export class Reflector {
         }
         failures++;
         this.lastError = err instanceof Error ? err.message : String(err);
+        this.o.mirror.problem(`stream ${this.stream}`, this.lastError);
+        const code = statusCodeOf(err);
+        if (!this._synced && code !== undefined && this.o.syncOnStatus?.includes(code)) this.markSynced();
         this.restart('error');
         const wait = this.delay(failures);
         this.o.log?.warn(
@@ -170,13 +179,17 @@ export class Reflector {
       );
       this.resourceVersion = list.resourceVersion;
       this.lastError = undefined;
-      if (!this._synced) {
-        this._synced = true;
-        for (const w of this.syncedWaiters.splice(0)) w();
-      }
+      this.o.mirror.problem(`stream ${this.stream}`, undefined);
+      this.markSynced();
     } finally {
       this.listAbort = undefined;
     }
+  }
+
+  private markSynced(): void {
+    if (this._synced) return;
+    this._synced = true;
+    for (const w of this.syncedWaiters.splice(0)) w();
   }
 
   /** Watches until the stream ends; returns whether it was a healthy stream (lived or carried events). */

@@ -84,10 +84,13 @@ export class WorkloadRegistry implements WorkloadDirectory, InventorySink {
       if (event.message === undefined) this.problemsByRef.delete(id);
       else {
         this.problemsByRef.set(id, { stream: event.stream, ref: event.ref, message: event.message });
-        this.options.log?.warn(
-          { stream: event.stream, ref: event.ref, problem: event.message },
-          'inventory object rejected; keeping its last good state',
-        );
+        // Stream failures are logged by the reflector, with its retry schedule.
+        if (!event.ref.startsWith('stream ')) {
+          this.options.log?.warn(
+            { stream: event.stream, ref: event.ref, problem: event.message },
+            'inventory input rejected; keeping its last good state',
+          );
+        }
       }
       return;
     }
@@ -212,8 +215,11 @@ export class WorkloadRegistry implements WorkloadDirectory, InventorySink {
     return [...this.problemsByRef.values()];
   }
 
-  /** Every ambiguity, conflict and rejected object, as one line each (sorted, deduplicated). */
-  warnings(): string[] {
+  /**
+   * Every ambiguity, conflict, rejected input and failing stream, one line
+   * each (sorted, deduplicated), at most `limit` lines plus a count of the rest.
+   */
+  warnings(limit = 200): string[] {
     const out = new Set<string>(this.catalog().warnings);
     for (const s of this.store.values('Secret')) {
       if (s.problem) out.add(`Secret ${s.key}: ${s.problem}`);
@@ -227,8 +233,10 @@ export class WorkloadRegistry implements WorkloadDirectory, InventorySink {
       const w = this.resolve(pod).warning;
       if (w) out.add(w);
     }
-    for (const p of this.problemsByRef.values()) out.add(`${p.ref}: rejected (${p.stream}): ${p.message}`);
-    return [...out].sort();
+    for (const p of this.problemsByRef.values()) out.add(`${p.ref} (${p.stream}): ${p.message}`);
+    const all = [...out].sort();
+    if (all.length <= limit) return all;
+    return [...all.slice(0, limit), `… and ${all.length - limit} more`];
   }
 
   stats(): RegistryStats {

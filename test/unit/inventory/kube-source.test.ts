@@ -4,12 +4,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type {
-  KubeApi,
-  ListResult,
-  Query,
-  WatchEventType,
-  WatchHandle,
+import {
+  type KubeApi,
+  KubeStatusError,
+  type ListResult,
+  type Query,
+  type WatchEventType,
+  type WatchHandle,
 } from '../../../src/agent/inventory/kube-api.js';
 import { KubeSource } from '../../../src/agent/inventory/kube-source.js';
 import { WorkloadRegistry } from '../../../src/agent/inventory/registry.js';
@@ -48,7 +49,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 3000): Pro
   }
 }
 
-describe('Kubernetes source streams', () => {
+describe('Kubernetes source streams', { timeout: 30_000 }, () => {
   let source: KubeSource | undefined;
   afterEach(async () => {
     await source?.stop();
@@ -109,6 +110,28 @@ describe('Kubernetes source streams', () => {
     assert.equal(planner && reg.credentials(planner)?.clientSecret, 's');
     assert.equal(s.status().streams.length, 6);
     assert.deepEqual(s.status().managedNamespaces, ['travel']);
+  });
+
+  it('a managed namespace whose Secrets the agent may not read (403) is a warning, not an agent that never syncs', async () => {
+    const { api, reg, source: s } = setup();
+    const secrets = api.at('/api/v1/namespaces/travel/secrets');
+    secrets.failLists = 1_000_000;
+    secrets.listError = () =>
+      new KubeStatusError(
+        403,
+        'secrets is forbidden: User "system:serviceaccount:casa:agent" cannot list resource "secrets"',
+      );
+    await s.start();
+    assert.equal(s.synced, true);
+    assert.equal(reg.podByIp('10.0.0.1')?.app.name, 'planner');
+    assert.ok(
+      reg
+        .warnings()
+        .some(
+          (w) => w.startsWith('stream secrets@ns/travel (secrets@ns/travel): GET') || w.includes('forbidden'),
+        ),
+      reg.warnings().join('\n'),
+    );
   });
 
   it('a namespace that stops being managed loses its pods and Secrets; managed again, they come back', async () => {

@@ -15,7 +15,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 3000): Pro
   }
 }
 
-describe('reflector: list, then watch, relist on 410, back off on errors', () => {
+describe('reflector: list, then watch, relist on 410, back off on errors', { timeout: 30_000 }, () => {
   let reflector: Reflector | undefined;
   afterEach(async () => {
     await reflector?.stop();
