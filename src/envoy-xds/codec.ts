@@ -56,6 +56,8 @@ export class EnvoyCodec {
   private readonly root = new protobuf.Root();
   private readonly dirs: readonly string[];
   private readonly triedPackages = new Set<string>();
+  /** Full name -> type, for names already resolved (root.lookup walks namespaces each time). */
+  private readonly found = new Map<string, protobuf.Type>();
   private readonly toMessage: JsonToMessage;
   private readonly toJson: MessageToJson;
 
@@ -134,6 +136,8 @@ export class EnvoyCodec {
   }
 
   private findType(name: string): protobuf.Type | undefined {
+    const cached = this.found.get(name);
+    if (cached) return cached;
     const found = this.tryLookup(name);
     if (found) return found;
     // Load the folder of each candidate package, longest first: the type may be nested.
@@ -153,7 +157,9 @@ export class EnvoyCodec {
 
   private tryLookup(name: string): protobuf.Type | undefined {
     const obj = this.root.lookup(name);
-    return obj instanceof protobuf.Type && fullNameOf(obj) === name ? obj : undefined;
+    if (!(obj instanceof protobuf.Type) || fullNameOf(obj) !== name) return undefined;
+    this.found.set(name, obj);
+    return obj;
   }
 
   private protoFilesIn(pkgDir: string): string[] {

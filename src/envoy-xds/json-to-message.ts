@@ -55,42 +55,51 @@ export const SPECIAL_JSON_TYPES: ReadonlySet<string> = new Set([
   'google.protobuf.BytesValue',
 ]);
 
+/** A reflection object's full name without the leading dot (protobufjs recomputes it on every read). */
 export function fullNameOf(type: protobuf.ReflectionObject): string {
   return type.fullName.startsWith('.') ? type.fullName.slice(1) : type.fullName;
 }
 
+/** What the walker needs to know about a message type, computed once per type. */
+interface TypeInfo {
+  readonly name: string;
+  readonly kind: 'any' | 'special' | 'message';
+  /** Every accepted key (snake_case and lowerCamelCase) -> field. */
+  readonly keys: Map<string, protobuf.Field>;
+  /** Real oneofs (not proto3 `optional`) with more than one member. */
+  readonly oneofs: readonly protobuf.OneOf[];
+}
+
 export class JsonToMessage {
-  /** Per type: every accepted key (snake_case and lowerCamelCase) -> field. */
-  private readonly keys = new WeakMap<protobuf.Type, Map<string, protobuf.Field>>();
+  private readonly info = new WeakMap<protobuf.Type, TypeInfo>();
 
   constructor(private readonly lookup: TypeLookup) {}
 
   /** Converts `value` (a proto3-JSON message of `type`) into an object for `type.encode`. */
   message(type: protobuf.Type, value: unknown, path: string, depth = 0): Obj {
     if (depth > MAX_DEPTH) throw new EnvoyJsonError(path, `nested deeper than ${MAX_DEPTH} levels`);
-    const name = fullNameOf(type);
-    if (name === 'google.protobuf.Any') return this.any(value, path, depth);
-    if (SPECIAL_JSON_TYPES.has(name)) return this.special(type, name, value, path, depth);
+    const info = this.infoOf(type);
+    if (info.kind === 'any') return this.any(value, path, depth);
+    if (info.kind === 'special') return this.special(type, info.name, value, path, depth);
     if (!isPlainObject(value)) {
-      throw new EnvoyJsonError(path, `expected a JSON object for ${name}, got ${describe(value)}`);
+      throw new EnvoyJsonError(path, `expected a JSON object for ${info.name}, got ${describe(value)}`);
     }
-    const keys = this.keysOf(type);
+    const keys = info.keys;
     const out: Obj = {};
     for (const key of Object.keys(value)) {
       const field = keys.get(key);
-      const at = `${path}.${key}`;
       if (!field) {
+        const at = `${path}.${key}`;
         if (key === '@type') throw new EnvoyJsonError(at, `"@type" is only allowed in a google.protobuf.Any`);
-        throw new EnvoyJsonError(at, `unknown field in ${name}${suggest(key, keys)}`);
+        throw new EnvoyJsonError(at, `unknown field in ${info.name}${suggest(key, keys)}`);
       }
       if (field.name in out || (key !== field.name && field.name in value)) {
-        throw new EnvoyJsonError(at, `field ${field.name} given twice (snake_case and lowerCamelCase)`);
+        throw new EnvoyJsonError(`${path}.${key}`, `field ${field.name} given twice (snake_case and lowerCamelCase)`);
       }
-      const v = this.field(field, value[key], at, depth + 1);
+      const v = this.field(field, value[key], `${path}.${key}`, depth + 1);
       if (v !== undefined) out[field.name] = v;
     }
-    for (const oneof of type.oneofsArray) {
-      if (oneof.isProto3Optional) continue;
+    for (const oneof of info.oneofs) {
       const set = oneof.fieldsArray.filter((f) => f.name in out);
       if (set.length > 1) {
         throw new EnvoyJsonError(
@@ -163,7 +172,7 @@ export class JsonToMessage {
     if (keys.length === 0) return undefined;
     const out: Obj = {};
     for (const k of keys) {
-      const at = `${path}[${JSON.stringify(k)}]`;
+      const at = keyPath(path, k);
       checkMapKey(field.keyType, k, at);
       const item = this.single(field, v[k], at, depth);
       if (item === undefined) throw new EnvoyJsonError(at, 'null is not allowed as a map value');
@@ -176,7 +185,7 @@ export class JsonToMessage {
   private single(field: protobuf.FieldBase, v: unknown, path: string, depth: number): unknown {
     const t = field.resolvedType;
     if (t instanceof protobuf.Type) {
-      if (v === null && fullNameOf(t) !== 'google.protobuf.Value') return undefined;
+      if (v === null && this.infoOf(t).name !== 'google.protobuf.Value') return undefined;
       return this.message(t, v, path, depth);
     }
     if (t instanceof protobuf.Enum) {
@@ -223,7 +232,7 @@ export class JsonToMessage {
     const valueType = fields.resolve().resolvedType as protobuf.Type;
     const out: Obj = {};
     for (const k of Object.keys(v).sort()) {
-      out[k] = this.value(valueType, v[k], `${path}[${JSON.stringify(k)}]`, depth + 1);
+      out[k] = this.value(valueType, v[k], keyPath(path, k), depth + 1);
     }
     return { [fields.name]: out };
   }
@@ -254,18 +263,23 @@ export class JsonToMessage {
     throw new EnvoyJsonError(path, `not a JSON value: ${describe(v)}`);
   }
 
-  private keysOf(type: protobuf.Type): Map<string, protobuf.Field> {
-    let keys = this.keys.get(type);
-    if (!keys) {
-      keys = new Map();
+  private infoOf(type: protobuf.Type): TypeInfo {
+    let info = this.info.get(type);
+    if (!info) {
+      const name = fullNameOf(type);
+      const keys = new Map<string, protobuf.Field>();
       for (const field of type.fieldsArray) {
         keys.set(field.name, field);
         keys.set(jsonName(field.name), field);
       }
-      this.keys.set(type, keys);
+      const kind = name === 'google.protobuf.Any' ? 'any' : SPECIAL_JSON_TYPES.has(name) ? 'special' : 'message';
+      const oneofs = type.oneofsArray.filter((o) => !o.isProto3Optional && o.fieldsArray.length > 1);
+      info = { name, kind, keys, oneofs };
+      this.info.set(type, info);
     }
-    return keys;
+    return info;
   }
+
 }
 
 function scalar(kind: string, v: unknown, path: string): unknown {
@@ -390,6 +404,13 @@ function isDefault(kind: string, v: unknown): boolean {
   if (kind === 'string') return v === '';
   if (typeof v === 'string') return v === '0'; // 64-bit integers
   return v === 0 || v === false || (v instanceof Uint8Array && v.length === 0);
+}
+
+const SIMPLE_KEY = /^[\w.:/-]*$/;
+
+/** `path["key"]`, quoting the key as JSON (cheaply when it needs no escaping). */
+export function keyPath(path: string, key: string): string {
+  return SIMPLE_KEY.test(key) ? `${path}["${key}"]` : `${path}[${JSON.stringify(key)}]`;
 }
 
 export function isPlainObject(v: unknown): v is Obj {
