@@ -21,8 +21,10 @@ mkdir -p "$CACHE"
 log() { printf '[peers] %s\n' "$*" >&2; }
 
 validate_version() {
-  # Content hash of the validator's sources: any edit rebuilds it.
-  (cd "$repo/tools/envoy-validate" && cat go.mod go.sum $(ls ./*.go | sort)) | sha256sum | cut -c1-16
+  # Content hash of the validator's sources: any edit rebuilds it. The C
+  # locale keeps the file order (and so the key) the same on every machine.
+  (cd "$repo/tools/envoy-validate" && cat go.mod go.sum $(printf '%s\n' ./*.go | LC_ALL=C sort)) |
+    sha256sum | cut -c1-16
 }
 
 peer_dir() {
@@ -33,6 +35,24 @@ peer_dir() {
     ghz) echo "$CACHE/ghz-$GHZ_VERSION" ;;
     envoy-validate) echo "$CACHE/envoy-validate-$(validate_version)" ;;
     *) echo "unknown peer: $1" >&2; return 2 ;;
+  esac
+}
+
+pinned_version() {
+  case "$1" in
+    kube-apiserver) echo "v$KUBERNETES_VERSION" ;;
+    etcd) echo "$ETCD_VERSION" ;;
+    helm) echo "v$HELM_VERSION" ;;
+    ghz) echo "v$GHZ_VERSION" ;;
+    envoy-validate) echo "usage: envoy-validate" ;;
+  esac
+}
+
+reported_version() {
+  case "$1" in
+    kube-apiserver | etcd | ghz) "$2" --version ;;
+    helm) "$2" version --template '{{ .Version }}' ;;
+    envoy-validate) "$2" --help ;;
   esac
 }
 
@@ -50,9 +70,19 @@ with_scratch() {
     log "FAILED to build $name"
     return 1
   fi
+  # A binary that does not report the pinned version is not cached.
+  local reported
+  if ! reported=$(reported_version "$name" "$work/out" 2>&1) || [[ $reported != *"$(pinned_version "$name")"* ]]; then
+    log "FAILED: $name reports '${reported:0:200}', want $(pinned_version "$name")"
+    return 1
+  fi
   mkdir -p "$dir"
   mv -f "$work/out" "$dir/$name"
   rm -rf "$work"
+  if [[ $name == envoy-validate ]]; then
+    # Validators of older sources pile up; drop those unused for a week.
+    find "$CACHE" -maxdepth 1 -name 'envoy-validate-*' ! -path "$dir" -mtime +7 -exec rm -rf {} + 2>/dev/null || true
+  fi
   log "built $name in $((SECONDS - start))s"
 }
 
@@ -98,12 +128,13 @@ build_ghz() {
   local out=$1
   go mod init local/ghz
   go get "github.com/bojand/ghz@v$GHZ_VERSION"
-  go build -trimpath -ldflags "-s -w" -o "$out" github.com/bojand/ghz/cmd/ghz
+  go build -trimpath -ldflags "-s -w -X main.version=v$GHZ_VERSION" -o "$out" github.com/bojand/ghz/cmd/ghz
 }
 
 build_envoy_validate() {
   local out=$1
-  (cd "$repo/tools/envoy-validate" && go build -trimpath -ldflags "-s -w" -o "$out" .)
+  # Read-only: the build must not rewrite go.mod/go.sum (they key the cache).
+  (cd "$repo/tools/envoy-validate" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "-s -w" -o "$out" .)
 }
 
 ensure() {
@@ -123,6 +154,11 @@ if [[ ${1:-} == --print ]]; then
   done
   exit 0
 fi
+
+# One build at a time per cache (parallel CI jobs, a developer and the tests):
+# the second waits, then finds the peers built.
+exec 9>"$CACHE/.lock"
+flock 9
 
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all[@]}")
