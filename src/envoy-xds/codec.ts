@@ -15,11 +15,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
-import { EnvoyJsonError, fullNameOf, isPlainObject, JsonToMessage } from './json-to-message.js';
+import { JsonToMessage } from './json-to-message.js';
+import { EnvoyJsonError, fullNameOf, isPlainObject } from './json-values.js';
 import { MessageToJson } from './message-to-json.js';
 import { envoyProtoIncludeDirs } from './protos.js';
 
-export { EnvoyJsonError } from './json-to-message.js';
+export { EnvoyJsonError } from './json-values.js';
 
 /** A proto3-JSON object as Envoy and Cilium read it (`@type` on Anys). */
 export type EnvoyJson = { [key: string]: unknown };

@@ -3,7 +3,7 @@
 // types' special forms). The inverse of json-to-message.ts; used by tests and
 // diagnostics to show what was actually put on the wire.
 import protobuf from 'protobufjs';
-import { EnvoyJsonError, fullNameOf, SPECIAL_JSON_TYPES, type TypeLookup } from './json-to-message.js';
+import { EnvoyJsonError, fullNameOf, SPECIAL_JSON_TYPES, type TypeLookup } from './json-values.js';
 import {
   formatDouble,
   formatDuration,
