@@ -59,6 +59,8 @@ export class EnvoyCodec {
   private readonly triedPackages = new Set<string>();
   /** Full name -> type, for names already resolved (root.lookup walks namespaces each time). */
   private readonly found = new Map<string, protobuf.Type>();
+  /** Why a type could not be loaded (kept for the error message). */
+  private readonly loadErrors = new Map<string, string>();
   private readonly toMessage: JsonToMessage;
   private readonly toJson: MessageToJson;
 
@@ -126,14 +128,24 @@ export class EnvoyCodec {
   messageType(typeNameOrUrl: string): protobuf.Type {
     const name = typeName(typeNameOrUrl);
     const type = this.findType(name);
-    if (!type) throw new EnvoyJsonError('$.@type', `unknown message type ${name}`);
+    if (!type) {
+      const why = this.loadErrors.get(name);
+      throw new EnvoyJsonError(
+        '$.@type',
+        `unknown message type ${name}${why ? ` (its .proto does not load: ${why})` : ''}`,
+      );
+    }
     return type;
   }
 
-  /** Loads .proto files (relative to the include dirs) into this codec's root. */
+  /**
+   * Loads .proto files (relative to the include dirs) into this codec's root.
+   * Types are resolved when first used, not here: one file that cannot be
+   * resolved (the package ships some v2 files without their imports) must not
+   * make every other type unusable.
+   */
   load(files: readonly string[]): void {
     this.root.loadSync([...files], { keepCase: true });
-    this.root.resolveAll();
   }
 
   private findType(name: string): protobuf.Type | undefined {
@@ -147,18 +159,29 @@ export class EnvoyCodec {
       const pkg = parts.slice(0, i).join('/');
       if (this.triedPackages.has(pkg)) continue;
       this.triedPackages.add(pkg);
-      const files = this.protoFilesIn(pkg);
-      if (files.length === 0) continue;
-      this.load(files);
+      for (const file of this.protoFilesIn(pkg)) {
+        try {
+          this.load([file]);
+        } catch (err) {
+          this.loadErrors.set(name, (err as Error).message);
+        }
+      }
       const t = this.tryLookup(name);
       if (t) return t;
     }
     return undefined;
   }
 
+  /** A type counts as found once its own fields resolve; the result is cached. */
   private tryLookup(name: string): protobuf.Type | undefined {
     const obj = this.root.lookup(name);
     if (!(obj instanceof protobuf.Type) || fullNameOf(obj) !== name) return undefined;
+    try {
+      for (const field of obj.fieldsArray) field.resolve();
+    } catch (err) {
+      this.loadErrors.set(name, (err as Error).message);
+      return undefined;
+    }
     this.found.set(name, obj);
     return obj;
   }

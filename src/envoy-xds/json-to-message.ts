@@ -20,6 +20,7 @@ import {
   isDefault,
   isPlainObject,
   keyPath,
+  resolveField,
   SPECIAL_JSON_TYPES,
   scalar,
   suggest,
@@ -121,7 +122,7 @@ export class JsonToMessage {
   }
 
   private field(field: protobuf.Field, v: unknown, path: string, depth: number): unknown {
-    field.resolve();
+    resolveField(field, path);
     if (field instanceof protobuf.MapField) return this.map(field, v, path, depth);
     if (field.repeated) {
       if (v === null) return undefined;

@@ -209,3 +209,12 @@ function editDistance(a: string, b: string, limit: number): number {
   }
   return Math.min(prev[b.length] ?? limit, limit);
 }
+
+/** Resolves a field's type, which fails only for a type whose .proto could not be loaded. */
+export function resolveField(field: protobuf.Field, path: string): void {
+  try {
+    field.resolve();
+  } catch (err) {
+    throw new EnvoyJsonError(path, `the type of ${field.name} is not available: ${(err as Error).message}`);
+  }
+}

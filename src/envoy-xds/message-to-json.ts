@@ -3,7 +3,13 @@
 // types' special forms). The inverse of json-to-message.ts; used by tests and
 // diagnostics to show what was actually put on the wire.
 import protobuf from 'protobufjs';
-import { EnvoyJsonError, fullNameOf, SPECIAL_JSON_TYPES, type TypeLookup } from './json-values.js';
+import {
+  EnvoyJsonError,
+  fullNameOf,
+  resolveField,
+  SPECIAL_JSON_TYPES,
+  type TypeLookup,
+} from './json-values.js';
 import {
   formatDouble,
   formatDuration,
@@ -25,9 +31,9 @@ export class MessageToJson {
     if (SPECIAL_JSON_TYPES.has(name)) return this.special(type, name, msg, path);
     const out: Obj = {};
     for (const field of type.fieldsArray) {
-      field.resolve();
       const v = msg[field.name];
       const at = `${path}.${field.name}`;
+      resolveField(field, at);
       if (field instanceof protobuf.MapField) {
         if (v === null || v === undefined || Object.keys(v as Obj).length === 0) continue;
         const m: Obj = {};

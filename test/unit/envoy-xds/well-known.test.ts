@@ -91,10 +91,14 @@ describe('FieldMask JSON and float32', () => {
   });
   it('prints the shortest decimal that reads back as the same float32', () => {
     fc.assert(
-      fc.property(fc.float({ noNaN: true, noDefaultInfinity: true }), (f) => {
-        const printed = formatFloat32(f);
-        assert.equal(Math.fround(Number(printed)), f);
-      }),
+      // -0 prints as 0 (JSON has no negative zero); every other float32 reads back exactly.
+      fc.property(
+        fc.float({ noNaN: true, noDefaultInfinity: true }).filter((f) => !Object.is(f, -0)),
+        (f) => {
+          const printed = formatFloat32(f);
+          assert.equal(Math.fround(Number(printed)), f);
+        },
+      ),
     );
     assert.equal(formatFloat32(Math.fround(0.1)), 0.1);
   });
