@@ -26,9 +26,19 @@ export interface InventorySink {
   apply(event: InventoryEvent): void;
 }
 
-interface Held {
-  readonly object: InventoryObject;
-  readonly fingerprint: string;
+/** Structural equality of decoded records (plain data: strings, numbers, booleans, arrays, objects). */
+export function sameRecord(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k)) return false;
+    if (!sameRecord((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }
 
 function id(kind: Kind, key: string): string {
@@ -36,7 +46,7 @@ function id(kind: Kind, key: string): string {
 }
 
 export class ObjectMirror {
-  private readonly held = new Map<string, Held>();
+  private readonly held = new Map<string, InventoryObject>();
   private readonly problems = new Map<string, string>();
 
   constructor(
@@ -60,10 +70,9 @@ export class ObjectMirror {
     const o = decoded.object;
     const ref = id(o.kind, o.key);
     this.problem(ref, undefined);
-    const fingerprint = JSON.stringify(o);
     const before = this.held.get(ref);
-    if (before?.fingerprint === fingerprint) return;
-    this.held.set(ref, { object: o, fingerprint });
+    if (before !== undefined && sameRecord(before, o)) return;
+    this.held.set(ref, o);
     this.sink.apply({ type: before ? 'update' : 'add', stream: this.stream, object: o });
   }
 
@@ -79,7 +88,7 @@ export class ObjectMirror {
     const before = this.held.get(ref);
     if (!before) return;
     this.held.delete(ref);
-    this.sink.apply({ type: 'delete', stream: this.stream, object: before.object });
+    this.sink.apply({ type: 'delete', stream: this.stream, object: before });
   }
 
   /**
@@ -95,7 +104,7 @@ export class ObjectMirror {
     }
     const wanted = new Set<string>(kinds);
     for (const [ref, h] of [...this.held]) {
-      if (wanted.has(h.object.kind) && !present.has(ref)) this.removeKey(h.object.kind, h.object.key);
+      if (wanted.has(h.kind) && !present.has(ref)) this.removeKey(h.kind, h.key);
     }
     for (const ref of [...this.problems.keys()]) {
       const kind = ref.split(' ', 1)[0] ?? '';
@@ -106,7 +115,7 @@ export class ObjectMirror {
 
   /** The stream stopped (e.g. its namespace is no longer managed): everything it held goes. */
   clear(): void {
-    for (const h of [...this.held.values()]) this.removeKey(h.object.kind, h.object.key);
+    for (const h of [...this.held.values()]) this.removeKey(h.kind, h.key);
     for (const ref of [...this.problems.keys()]) this.problem(ref, undefined);
   }
 

@@ -17,7 +17,8 @@ function newer(a: PodRecord, b: PodRecord): boolean {
 
 export class PodIndex {
   private readonly byUid = new Map<string, PodRecord>();
-  private readonly claims = new Map<string, Set<string>>();
+  /** IP → UIDs of the pods claiming it (an array: almost always one). */
+  private readonly claims = new Map<string, string[]>();
   private readonly byNamespace = new Map<string, Set<string>>();
 
   get size(): number {
@@ -43,12 +44,9 @@ export class PodIndex {
     ns.add(pod.uid);
     if (!claimsIp(pod)) return;
     for (const ip of pod.ips) {
-      let set = this.claims.get(ip);
-      if (!set) {
-        set = new Set();
-        this.claims.set(ip, set);
-      }
-      set.add(pod.uid);
+      const list = this.claims.get(ip);
+      if (!list) this.claims.set(ip, [pod.uid]);
+      else if (!list.includes(pod.uid)) list.push(pod.uid);
     }
   }
 
@@ -60,19 +58,21 @@ export class PodIndex {
     ns?.delete(uid);
     if (ns?.size === 0) this.byNamespace.delete(pod.namespace);
     for (const ip of pod.ips) {
-      const set = this.claims.get(ip);
-      set?.delete(uid);
-      if (set?.size === 0) this.claims.delete(ip);
+      const list = this.claims.get(ip)?.filter((u) => u !== uid);
+      if (list === undefined) continue;
+      if (list.length === 0) this.claims.delete(ip);
+      else this.claims.set(ip, list);
     }
     return pod;
   }
 
   /** The pod an IP belongs to now, if any pod claims it. */
   byIp(ip: string): PodRecord | undefined {
-    const set = this.claims.get(ip);
-    if (!set) return undefined;
+    const list = this.claims.get(ip);
+    if (!list) return undefined;
+    if (list.length === 1) return this.byUid.get(list[0] as string);
     let best: PodRecord | undefined;
-    for (const uid of set) {
+    for (const uid of list) {
       const p = this.byUid.get(uid);
       if (p && (!best || newer(p, best))) best = p;
     }
@@ -91,9 +91,9 @@ export class PodIndex {
   /** IPs claimed by more than one pod, with the winner first. */
   conflicts(): { ip: string; pods: PodRecord[] }[] {
     const out: { ip: string; pods: PodRecord[] }[] = [];
-    for (const [ip, set] of this.claims) {
-      if (set.size < 2) continue;
-      const pods = [...set].map((u) => this.byUid.get(u)).filter((p): p is PodRecord => p !== undefined);
+    for (const [ip, list] of this.claims) {
+      if (list.length < 2) continue;
+      const pods = list.map((u) => this.byUid.get(u)).filter((p): p is PodRecord => p !== undefined);
       pods.sort((a, b) => (newer(a, b) ? -1 : 1));
       out.push({ ip, pods });
     }

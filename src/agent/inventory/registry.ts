@@ -60,6 +60,8 @@ export class WorkloadRegistry implements WorkloadDirectory, InventorySink {
   private readonly coalesceMs: number;
   private catalogCache: AppCatalog | undefined;
   private readonly resolved = new Map<string, Resolved>();
+  /** IP → workload (null: a pod claims it but is no app): one map lookup on the hot path. */
+  private readonly byIpMemo = new Map<string, Workload | null>();
   private readonly serviceApps = new Map<string, AppEntry | null>();
   private localCache: readonly Workload[] | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -102,16 +104,19 @@ export class WorkloadRegistry implements WorkloadDirectory, InventorySink {
       if (before) {
         this.pods.remove(before.uid);
         this.resolved.delete(before.uid);
+        for (const ip of before.ips) this.byIpMemo.delete(ip);
       }
       if (after) {
         this.pods.upsert(after);
         this.resolved.delete(after.uid);
+        for (const ip of after.ips) this.byIpMemo.delete(ip);
       }
       // Selector-matched Services depend on which pods exist.
       this.serviceApps.clear();
     } else {
       this.catalogCache = undefined;
       this.resolved.clear();
+      this.byIpMemo.clear();
       this.serviceApps.clear();
     }
     this.localCache = undefined;
@@ -122,8 +127,15 @@ export class WorkloadRegistry implements WorkloadDirectory, InventorySink {
   // ---- WorkloadDirectory -----------------------------------------------------
 
   podByIp(ip: string): Workload | undefined {
-    const pod = this.pods.byIp(ip) ?? this.podByCanonicalIp(ip);
-    return pod ? this.resolve(pod).workload : undefined;
+    const hit = this.byIpMemo.get(ip);
+    if (hit !== undefined) return hit ?? undefined;
+    const c = this.pods.byIp(ip) ? ip : canonicalIp(ip);
+    const pod = c === undefined ? undefined : this.pods.byIp(c);
+    if (!pod || c === undefined) return undefined;
+    const w = this.resolve(pod).workload;
+    // Only canonical IPs a pod claims are remembered, so the memo is bounded by the pods.
+    if (c === ip) this.byIpMemo.set(c, w ?? null);
+    return w;
   }
 
   resolveDestination(ip: string | undefined, host: string | undefined): Endpoint | undefined {
@@ -269,11 +281,6 @@ export class WorkloadRegistry implements WorkloadDirectory, InventorySink {
       clusterDomain: this.clusterDomain,
     });
     return this.catalogCache;
-  }
-
-  private podByCanonicalIp(ip: string): PodRecord | undefined {
-    const c = canonicalIp(ip);
-    return c === undefined || c === ip ? undefined : this.pods.byIp(c);
   }
 
   /** The workload of a pod that claims an IP (memoized until the pod or the catalog changes). */

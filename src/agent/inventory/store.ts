@@ -15,62 +15,57 @@ export interface StoreChange {
 }
 
 interface Copy {
+  readonly stream: string;
   readonly object: InventoryObject;
   readonly seq: number;
 }
 
+/** The copy applied last (arrays hold one copy almost always, two while a pod moves streams). */
+function latest(copies: readonly Copy[] | undefined): InventoryObject | undefined {
+  let best: Copy | undefined;
+  for (const c of copies ?? []) if (!best || c.seq > best.seq) best = c;
+  return best?.object;
+}
+
 export class ObjectStore {
-  private readonly byKind = new Map<Kind, Map<string, Map<string, Copy>>>();
-  private readonly effective = new Map<Kind, Map<string, InventoryObject>>();
+  private readonly byKind = new Map<Kind, Map<string, Copy[]>>();
   private seq = 0;
 
   constructor() {
-    for (const k of KINDS) {
-      this.byKind.set(k, new Map());
-      this.effective.set(k, new Map());
-    }
+    for (const k of KINDS) this.byKind.set(k, new Map());
   }
 
   /** Applies one add/update/delete; returns the change of the merged object, if any. */
   apply(event: Exclude<InventoryEvent, { type: 'problem' }>): StoreChange | undefined {
     const { kind, key } = event.object;
-    const copies = this.byKind.get(kind) as Map<string, Map<string, Copy>>;
-    const eff = this.effective.get(kind) as Map<string, InventoryObject>;
-    const before = eff.get(key);
-    let perStream = copies.get(key);
+    const all = this.byKind.get(kind) as Map<string, Copy[]>;
+    const copies = all.get(key);
+    const before = latest(copies);
+    const others = (copies ?? []).filter((c) => c.stream !== event.stream);
     if (event.type === 'delete') {
-      if (!perStream?.delete(event.stream)) return undefined;
-      if (perStream.size === 0) copies.delete(key);
-    } else {
-      if (!perStream) {
-        perStream = new Map();
-        copies.set(key, perStream);
-      }
-      perStream.set(event.stream, { object: event.object, seq: ++this.seq });
-    }
-    let after: InventoryObject | undefined;
-    let best = -1;
-    for (const c of perStream?.values() ?? []) {
-      if (c.seq > best) {
-        best = c.seq;
-        after = c.object;
-      }
-    }
-    if (after) eff.set(key, after);
-    else eff.delete(key);
+      if (copies === undefined || others.length === copies.length) return undefined;
+    } else others.push({ stream: event.stream, object: event.object, seq: ++this.seq });
+    if (others.length === 0) all.delete(key);
+    else all.set(key, others);
+    const after = latest(others);
     if (before === after) return undefined;
     return { kind, key, ...(before ? { before } : {}), ...(after ? { after } : {}) };
   }
 
-  values<K extends Kind>(kind: K): Iterable<Extract<InventoryObject, { kind: K }>> {
-    return (this.effective.get(kind) as Map<string, Extract<InventoryObject, { kind: K }>>).values();
+  *values<K extends Kind>(kind: K): Iterable<Extract<InventoryObject, { kind: K }>> {
+    for (const copies of (this.byKind.get(kind) as Map<string, Copy[]>).values()) {
+      const o = latest(copies);
+      if (o) yield o as Extract<InventoryObject, { kind: K }>;
+    }
   }
 
   get<K extends Kind>(kind: K, key: string): Extract<InventoryObject, { kind: K }> | undefined {
-    return (this.effective.get(kind) as Map<string, Extract<InventoryObject, { kind: K }>>).get(key);
+    return latest((this.byKind.get(kind) as Map<string, Copy[]>).get(key)) as
+      | Extract<InventoryObject, { kind: K }>
+      | undefined;
   }
 
   count(kind: Kind): number {
-    return (this.effective.get(kind) as Map<string, InventoryObject>).size;
+    return (this.byKind.get(kind) as Map<string, Copy[]>).size;
   }
 }
