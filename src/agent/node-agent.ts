@@ -17,7 +17,10 @@ import { DecisionLog, type DecisionRecord } from './diag/decision-log.js';
 import { type AgentMetrics, createMetrics } from './diag/metrics.js';
 import { DiagnosticsServer, type Readiness } from './diag/server.js';
 import type { AgentState } from './diag/state.js';
-import { createInventory, type Inventory, inventoryState } from './inventory/index.js';
+import { createInventory, type Inventory, inventoryState, loadKubeConfig } from './inventory/index.js';
+import { IstioAdapter } from './istio/adapter.js';
+import { chooseDataplane, type DataplaneChoice, kubeDiscovery } from './istio/dataplane.js';
+import { IstioAuthzPorts, type IstioListening } from './istio/ports.js';
 import { componentLogger, type Logger } from './log.js';
 import { packageRoot } from './paths.js';
 import { EXTENSION_CONFIG_TYPE_URL, ROUTE_TYPE_URL, servedResources } from './render/served-resources.js';
@@ -42,9 +45,13 @@ export interface NodeAgentDeps {
 }
 
 export interface Listening {
+  /** The ext_authz port (Istio: the inbound one). */
   readonly authz: HostPort;
-  readonly xds: HostPort;
+  /** xDS for cilium-envoy; not served to Istio sidecars (istiod configures them). */
+  readonly xds?: HostPort;
   readonly diag: HostPort;
+  /** Istio data plane: the SIDECAR_INBOUND and SIDECAR_OUTBOUND ext_authz ports. */
+  readonly istio?: IstioListening;
 }
 
 export class NodeAgent {
@@ -57,6 +64,10 @@ export class NodeAgent {
   readonly authz: AuthzServer;
   readonly xds: XdsServer;
   readonly snapshots: SnapshotStore;
+  /** Serves the same authorization flow to Istio sidecars (dataplane istio). */
+  readonly istio: IstioAdapter;
+  private istioPorts?: IstioAuthzPorts;
+  private dataplane: DataplaneChoice;
   private readonly diag: DiagnosticsServer;
   private readonly log: Logger;
   private readonly startedAt = new Date();
@@ -100,8 +111,15 @@ export class NodeAgent {
       log: componentLogger(this.log, 'inventory'),
       onWatchRestart: (kind, cause) => m.inventoryWatchRestarts.inc({ kind, cause }),
     });
+    this.istio = new IstioAdapter(this.inventory.registry);
+    this.dataplane =
+      config.dataplane === 'auto'
+        ? { mode: 'cilium', why: 'dataplane=auto: not chosen yet (the agent has not started)' }
+        : { mode: config.dataplane, why: `dataplane=${config.dataplane} (configured)` };
     this.authorizer = new FlowAuthorizer({
       directory: this.inventory.registry,
+      // Istio ports hand over their sidecar-side resolution; anything else is resolved as Cilium's.
+      resolve: this.istio.resolve,
       policy: () => this.policy,
       runtime: this.runtime,
       introspection: this.caches.introspection,
@@ -139,10 +157,35 @@ export class NodeAgent {
   /** Starts every listener and the inventory; resolves once listening (readiness may follow). */
   async start(): Promise<Listening> {
     const { config } = this.deps;
+    // First, so that `auto` with no usable data plane fails before any port opens.
+    this.dataplane = await chooseDataplane({
+      configured: config.dataplane,
+      inventory: config.inventory,
+      manifests: config.manifests,
+      discovery: () => kubeDiscovery(loadKubeConfig(config.kubeconfig)),
+    });
+    this.log.info(
+      { component: 'agent', dataplane: this.dataplane.mode, why: this.dataplane.why },
+      `data plane: ${this.dataplane.mode}`,
+    );
     const diag = await this.diag.listen(config.diagListen);
-    const xds = await this.xds.listen(config.xdsListen);
-    const authz = await this.authz.listen(config.authzListen);
-    this.listening = { authz, xds, diag };
+    if (this.dataplane.mode === 'istio') {
+      this.istioPorts = new IstioAuthzPorts({
+        adapter: this.istio,
+        authorizer: this.authorizer,
+        inbound: config.istioInboundListen,
+        outbound: config.istioOutboundListen,
+        defaultTimeoutMs: config.checkTimeout,
+        onOutcome: (input, outcome, ms) => this.observeCheck(input, outcome, ms),
+      });
+      const istio = await this.istioPorts.listen();
+      this.listening = { authz: istio.inbound, diag, istio };
+    } else {
+      const xds = await this.xds.listen(config.xdsListen);
+      const authz = await this.authz.listen(config.authzListen);
+      this.listening = { authz, xds, diag };
+    }
+    const { authz, xds, istio } = this.listening;
     this.unsubscribe = this.inventory.registry.onChange(() => this.publishSnapshot());
     await this.inventory.source.start();
     this.publishSnapshot();
@@ -150,8 +193,10 @@ export class NodeAgent {
     this.log.info(
       {
         component: 'agent',
+        dataplane: this.dataplane.mode,
         authz: formatHostPort(authz),
-        xds: formatHostPort(xds),
+        ...(xds ? { xds: formatHostPort(xds) } : {}),
+        ...(istio ? { istioOutbound: formatHostPort(istio.outbound) } : {}),
         diag: formatHostPort(diag),
         inventory: config.inventory,
         runtime: config.runtimeUrl,
@@ -168,7 +213,10 @@ export class NodeAgent {
     this.stopped = true;
     clearTimeout(this.probe);
     this.unsubscribe?.();
-    await this.authz.shutdown(this.deps.config.drainTimeout);
+    await Promise.all([
+      this.authz.shutdown(this.deps.config.drainTimeout),
+      this.istioPorts?.shutdown(this.deps.config.drainTimeout),
+    ]);
     await Promise.allSettled([this.xds.close(), this.inventory.source.stop()]);
     this.inventory.registry.close();
     await this.runtime.close();
@@ -192,14 +240,8 @@ export class NodeAgent {
       node: this.deps.config.nodeName,
       version: version(),
       startedAt: this.startedAt.toISOString(),
-      dataplane: { mode: 'cilium', why: `--dataplane ${this.deps.config.dataplane}` },
-      listen: this.listening
-        ? {
-            authz: formatHostPort(this.listening.authz),
-            xds: formatHostPort(this.listening.xds),
-            diag: formatHostPort(this.listening.diag),
-          }
-        : {},
+      dataplane: this.dataplane,
+      listen: this.listening ? listenState(this.listening) : {},
       inventory: inventoryState(this.inventory),
       runtime: {
         url: this.deps.config.runtimeUrl,
@@ -218,7 +260,7 @@ export class NodeAgent {
           .clients()
           .map((x) => ({ node: x.node, stream: x.stream, kind: x.kind, types: x.types })),
       },
-      authz: { checksInFlight: this.authz.checksInFlight },
+      authz: { checksInFlight: this.authz.checksInFlight + (this.istioPorts?.checksInFlight ?? 0) },
     };
   }
 
@@ -318,6 +360,17 @@ export class NodeAgent {
       },
     };
   }
+}
+
+function listenState(l: Listening): Record<string, string> {
+  return {
+    authz: formatHostPort(l.authz),
+    ...(l.xds ? { xds: formatHostPort(l.xds) } : {}),
+    ...(l.istio
+      ? { istioInbound: formatHostPort(l.istio.inbound), istioOutbound: formatHostPort(l.istio.outbound) }
+      : {}),
+    diag: formatHostPort(l.diag),
+  };
 }
 
 let cachedVersion: string | undefined;

@@ -191,6 +191,20 @@ export const SETTINGS: readonly SettingSpec[] = [
     commands: ['run', 'render'],
   },
   {
+    key: 'istioService',
+    kind: 'string',
+    help: "istio data plane: DNS name sidecars reach the agent's ext_authz ports at (default: casa-node-agent.<agentNamespace>.svc.cluster.local)",
+    commands: ['render'],
+  },
+  {
+    key: 'istioAttachment',
+    kind: 'enum',
+    values: ['envoyfilter', 'authorizationpolicy'],
+    default: 'envoyfilter',
+    help: "istio data plane: inbound checks through CASA's EnvoyFilter, or a CUSTOM AuthorizationPolicy with the meshConfig extension provider (outbound is always an EnvoyFilter)",
+    commands: ['render'],
+  },
+  {
     key: 'logLevel',
     kind: 'enum',
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],

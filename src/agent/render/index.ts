@@ -5,6 +5,7 @@ import type { MultiAgentSystem } from '../../policy/types.js';
 import type { AppServicesInput, ServiceInfo } from './app-services.js';
 import { type CiliumRenderInput, renderCilium } from './cilium.js';
 import type { EnvoySettingsSource } from './envoy-resources.js';
+import { type IstioRenderInput, renderIstio } from './istio.js';
 import type { KubernetesObject } from './kubernetes-object.js';
 
 export type Dataplane = 'cilium' | 'istio';
@@ -20,9 +21,10 @@ export interface RenderInput {
 
 export type Renderer = (input: RenderInput) => KubernetesObject[];
 
-/** Renderers by data plane; istio is added by its own module when it exists. */
+/** Renderers by data plane. */
 const RENDERERS: Readonly<Partial<Record<Dataplane, Renderer>>> = {
   cilium: (input: CiliumRenderInput) => renderCilium(input),
+  istio: (input: IstioRenderInput) => renderIstio(input),
 };
 
 /** The renderer of a data plane, or undefined when that one is not built yet. */
@@ -38,6 +40,19 @@ export type { EnvoyJson, EnvoySettings } from './envoy-resources.js';
 export { envoySettings } from './envoy-resources.js';
 export type { L7lbService } from './envoy-routes.js';
 export { egressRouteConfiguration, l7lbRouteConfiguration } from './envoy-routes.js';
+export type {
+  IstioAttachment,
+  IstioRenderInput,
+  IstioSettings,
+  IstioSettingsSource,
+} from './istio.js';
+export {
+  ISTIO_OBJECTS,
+  istioSettings,
+  meshConfigProvider,
+  meshConfigSnippet,
+  renderIstio,
+} from './istio.js';
 export type { KubernetesObject } from './kubernetes-object.js';
 export { toJsonList, toYamlDocuments } from './kubernetes-object.js';
 export { CILIUM_OBJECTS, SERVED_NAMES } from './names.js';

@@ -1,8 +1,16 @@
 // `casa-agent render`: prints the Kubernetes objects that attach the data plane
 // to the agent, from MultiAgentSystem (and Service) manifests. The Helm chart's
-// copy of the Cilium objects is made by this same code (scripts/render-chart-objects.mjs).
+// copy of the Cilium objects is made by this same code (scripts/render-chart-objects.mjs);
+// with --dataplane istio it prints the EnvoyFilter (and AuthorizationPolicies)
+// per MAS namespace, headed by the meshConfig extension provider.
 
-import { rendererFor, toJsonList, toYamlDocuments } from '../../render/index.js';
+import {
+  istioSettings,
+  meshConfigSnippet,
+  rendererFor,
+  toJsonList,
+  toYamlDocuments,
+} from '../../render/index.js';
 import { ManifestError, manifestFiles, readManifests } from '../../render/manifests.js';
 import { UsageError } from '../args.js';
 import { type CommandContext, NotImplementedError } from '../context.js';
@@ -18,6 +26,7 @@ export default async function render(ctx: CommandContext): Promise<number> {
   }
   const renderer = rendererFor(dataplane);
   if (!renderer) throw new NotImplementedError(`render --dataplane ${dataplane} is not implemented yet`);
+  const istioHeader = dataplane === 'istio' ? istioMeshConfigNote(ctx.config, output) : '';
 
   const mas = typeof ctx.extra.mas === 'string' ? ctx.extra.mas : undefined;
   let files: string[];
@@ -51,6 +60,29 @@ export default async function render(ctx: CommandContext): Promise<number> {
     services: manifests.services.length > 0 ? manifests.services : undefined,
     warn: (m) => ctx.stderr.write(`casa-agent render: warning: ${m}\n`),
   });
-  ctx.stdout.write(output === 'json' ? toJsonList(objects) : toYamlDocuments(objects));
+  if (output === 'json') {
+    if (istioHeader) ctx.stderr.write(istioHeader);
+    ctx.stdout.write(toJsonList(objects));
+  } else {
+    ctx.stdout.write(istioHeader + toYamlDocuments(objects));
+  }
   return 0;
+}
+
+/**
+ * Istio's meshConfig is not an object we may apply (it is istiod's whole mesh
+ * configuration), so its `extensionProviders` entry is printed for the
+ * operator to merge: as a YAML comment ahead of the objects, or on stderr
+ * beside a JSON List.
+ */
+function istioMeshConfigNote(config: CommandContext['config'], output: string): string {
+  const s = istioSettings(config);
+  const why =
+    s.attachment === 'authorizationpolicy'
+      ? "Required: the AuthorizationPolicies below name this extension provider. Merge into Istio's meshConfig:"
+      : "Only for CUSTOM AuthorizationPolicies of your own (--istio-attachment authorizationpolicy renders them); merge into Istio's meshConfig:";
+  const lines = [why, ...meshConfigSnippet(s).trimEnd().split('\n')];
+  return output === 'json'
+    ? `casa-agent render: note: ${lines.join('\n  ')}\n`
+    : `${lines.map((l) => `# ${l}`).join('\n')}\n`;
 }

@@ -23,12 +23,6 @@ export default async function run(ctx: CommandContext): Promise<number> {
       "the rfc profile needs the agent's own client id and secret for introspection",
     );
   }
-  if (cfg.dataplane === 'istio') {
-    throw new ConfigError(
-      'dataplane',
-      'istio is served by the Istio adapter, which this build does not include yet',
-    );
-  }
   const log = createLogger(cfg.logLevel);
   const agent = new NodeAgent({ config: cfg, log });
   await agent.start();
