@@ -20,6 +20,8 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ER
 export interface WatchHandle {
   /** Resolves when the stream ends normally (e.g. the server's timeoutSeconds); rejects on failure. */
   readonly done: Promise<void>;
+  /** Resolves once the server accepted the watch (response headers received); never rejects. */
+  readonly connected: Promise<void>;
   abort(): void;
 }
 
@@ -97,21 +99,33 @@ export class KubeConfigApi implements KubeApi {
   watch(path: string, query: Query, onEvent: (type: WatchEventType, object: unknown) => void): WatchHandle {
     let controller: AbortController | undefined;
     let aborted = false;
+    let settled = false;
+    let markConnected: () => void = () => {};
+    const connected = new Promise<void>((resolve) => {
+      markConnected = resolve;
+    });
     const done = new Promise<void>((resolve, reject) => {
       this.watcher
         .watch(
           path,
           { ...query },
           (type: string, object: unknown) => onEvent(type as WatchEventType, object),
-          (err: unknown) => (err ? reject(err) : resolve()),
+          (err: unknown) => {
+            settled = true;
+            if (err) reject(err);
+            else resolve();
+          },
         )
         .then((c) => {
+          // Watch.watch returns after the response headers, or after reporting a failure.
           controller = c;
           if (aborted) c.abort();
+          else if (!settled) markConnected();
         }, reject);
     });
     return {
       done,
+      connected,
       abort: () => {
         aborted = true;
         controller?.abort();

@@ -221,7 +221,9 @@ export class Reflector {
       },
     );
     this.handle = handle;
-    this.connected = true;
+    void handle.connected.then(() => {
+      if (this.handle === handle) this.connected = true;
+    });
     // The server should end the stream at timeoutSeconds; a silent half-open
     // connection must not leave us deaf forever.
     const watchdog = setTimeout(() => handle.abort(), (timeoutSeconds + 30) * 1000);

@@ -66,6 +66,10 @@ describe('reflector: list, then watch, relist on 410, back off on errors', { tim
     assert.equal(watch?.query.allowWatchBookmarks, true);
     assert.equal(watch?.query.fieldSelector, 'spec.nodeName=node-a');
     assert.equal(watch?.query.timeoutSeconds, 450);
+    await waitFor('connected', () => r.status().connected);
+    api.failWatches = 1_000_000;
+    api.endWatches(new Error('read ECONNRESET'));
+    await waitFor('disconnected', () => !r.status().connected && r.status().restarts > 0);
   });
 
   it('applies watch events and resumes from the last resourceVersion seen, bookmarks included, without relisting', async () => {

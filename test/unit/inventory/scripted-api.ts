@@ -108,6 +108,10 @@ export class ScriptedApi implements KubeApi {
     this.calls.push({ op: 'watch', query });
     let ended = false;
     let finish: (err?: unknown) => void = () => {};
+    let markConnected: () => void = () => {};
+    const connected = new Promise<void>((resolve) => {
+      markConnected = resolve;
+    });
     const done = new Promise<void>((resolve, reject) => {
       finish = (err) => (err ? reject(err) : resolve());
     });
@@ -134,10 +138,11 @@ export class ScriptedApi implements KubeApi {
         watcher.end(new KubeStatusError(410, 'too old resource version'));
         return;
       }
+      markConnected();
       for (const h of this.history) if (h.rv > from) onEvent(h.type, structuredClone(h.object));
       this.watchers.add(watcher);
     });
-    return { done, abort: () => watcher.end() };
+    return { done, connected, abort: () => watcher.end() };
   }
 
   private stamp(o: Raw): Raw {
