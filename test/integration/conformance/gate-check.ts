@@ -120,3 +120,32 @@ export function assertGate(
     `${what}: ${bad.map((b) => `${b.pair}: want ${b.want}, got ${b.got}`).join('; ')}`,
   );
 }
+
+/**
+ * Asserts that `req` is refused with `protocol_violation` wherever the gate
+ * applies: from every managed app type (to any destination, managed or not)
+ * and to every enforced app type from an unmanaged caller.
+ */
+export function assertRefused(req: HttpRequestAttributes, what: string): void {
+  const headers = new Map(req.headers);
+  if (!headers.has('traceparent')) headers.set('traceparent', TRACEPARENT);
+  headers.set('authorization', 'Bearer conformance.token.value');
+  const r: HttpRequestAttributes = { ...req, headers };
+  const config = createPolicyConfig({ unmanagedDestination: 'passthrough' });
+  const bad: string[] = [];
+  const pairs: [string, Endpoint | undefined, Endpoint | undefined][] = [];
+  for (const s of TYPES) {
+    for (const d of TYPES) pairs.push([`${s} → ${d}`, endpoint('src', s), endpoint('dst', d)]);
+    pairs.push([`${s} → unmanaged`, endpoint('src', s), undefined]);
+  }
+  for (const d of TYPES) {
+    if (INBOUND[d] !== 'unenforced') pairs.push([`unmanaged → ${d}`, undefined, endpoint('dst', d)]);
+  }
+  for (const [pair, source, destination] of pairs) {
+    const p = plan({ request: r, source, destination, config, fresh: FRESH });
+    if (p.kind !== 'deny' || p.reason !== 'protocol_violation') {
+      bad.push(`${pair}: ${p.kind === 'deny' ? `deny ${p.reason}` : `plan (${p.classification.protocol})`}`);
+    }
+  }
+  assert.deepEqual(bad, [], `${what}: not refused by the gate: ${bad.join('; ')}`);
+}
