@@ -3,9 +3,14 @@
 // Secret rotation, IP reuse, namespaces becoming (un)managed, and the
 // apiserver going away and coming back while the registry keeps serving.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import type { InventoryEvent } from '../../../src/agent/inventory/events.js';
+import { FileSource } from '../../../src/agent/inventory/file-source.js';
 import { KubeConfigApi } from '../../../src/agent/inventory/kube-api.js';
 import { KubeSource } from '../../../src/agent/inventory/kube-source.js';
 import type { RestartCause } from '../../../src/agent/inventory/reflector.js';
@@ -106,6 +111,11 @@ function createMas(kube: TestKube, ns: string, name: string, apps: readonly AppR
 
 function statefulSetOwner(name: string) {
   return [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name, uid: `0000-${name}`, controller: true }];
+}
+
+function recordInto(events: InventoryEvent[], reg: WorkloadRegistry, e: InventoryEvent): void {
+  events.push(e);
+  reg.apply(e);
 }
 
 async function until(what: string, cond: () => boolean): Promise<void> {
@@ -494,6 +504,106 @@ describe('Kubernetes inventory source against a real apiserver', {
       reg.warnings().some((w) => w.startsWith(`stream secrets@ns/${denied}`) && w.includes('HTTP 403')),
       reg.warnings().join('\n'),
     );
+  });
+
+  it('the file source and the Kubernetes source give the same events and the same answers for the same objects', async () => {
+    const kube = fixture.kube;
+    const ip = ips();
+    const ns = await kube.newNamespace({ prefix: 'inv', labels: MANAGED });
+    const secretObj = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'planner-oauth2-credentials', namespace: ns },
+      type: 'Opaque',
+      stringData: { client_id: 'c', client_secret: 's' },
+    };
+    const serviceObj = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'planner', namespace: ns },
+      spec: { ports: [{ port: 8080, protocol: 'TCP' }], selector: { app: 'planner' } },
+    };
+    await createMas(kube, ns, 'trip');
+    await ok(kube.request('POST', `/api/v1/namespaces/${ns}/secrets`, secretObj), 'secret');
+    const svc = (await ok(
+      kube.request('POST', `/api/v1/namespaces/${ns}/services`, serviceObj),
+      'service',
+    )) as {
+      spec: { clusterIP: string };
+    };
+    const pods = [
+      { name: 'planner-0', nodeName: NODE, podIP: ip(1), owner: 'planner' },
+      { name: 'flights-mcp-0', nodeName: 'node-b', podIP: ip(2), owner: 'flights-mcp' },
+    ];
+    for (const p of pods) {
+      await kube.createPod({
+        namespace: ns,
+        name: p.name,
+        nodeName: p.nodeName,
+        podIP: p.podIP,
+        ownerReferences: statefulSetOwner(p.owner),
+      });
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'casa-inv-e2e-'));
+    try {
+      const docs = [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: MANAGED } },
+        masBody(ns, 'trip', APPS),
+        secretObj,
+        { ...serviceObj, spec: { ...serviceObj.spec, clusterIP: svc.spec.clusterIP } },
+        ...pods.map((p) => ({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: p.name, namespace: ns, ownerReferences: statefulSetOwner(p.owner) },
+          spec: { nodeName: p.nodeName, containers: [{ name: 'app', image: 'x' }] },
+          status: { phase: 'Running', podIP: p.podIP, podIPs: [{ ip: p.podIP }] },
+        })),
+      ];
+      writeFileSync(join(dir, 'objects.yaml'), docs.map((d) => stringify(d)).join('---\n'));
+
+      const seen = (events: InventoryEvent[]) =>
+        events
+          .filter((e) => e.type !== 'problem' && (e.object.key === ns || e.object.key.startsWith(`${ns}/`)))
+          .map((e) => (e.type === 'problem' ? '' : `${e.type} ${e.object.kind} ${e.object.key}`))
+          .sort();
+      const fileEvents: InventoryEvent[] = [];
+      const fileReg = new WorkloadRegistry({ nodeName: NODE });
+      const file = new FileSource({
+        dir,
+        rescanMs: 0,
+        sink: { apply: (e) => recordInto(fileEvents, fileReg, e) },
+      });
+      await file.start();
+      await file.stop();
+      const kubeEvents: InventoryEvent[] = [];
+      const kubeReg = new WorkloadRegistry({ nodeName: NODE });
+      const source = new KubeSource({
+        api: new KubeConfigApi(kube.kubeConfig),
+        sink: { apply: (e) => recordInto(kubeEvents, kubeReg, e) },
+        nodeName: NODE,
+      });
+      running.push({ reg: kubeReg, source, restarts: [] });
+      await source.start();
+
+      assert.deepEqual(seen(kubeEvents), seen(fileEvents));
+      assert.equal(seen(fileEvents).length, 6);
+      for (const reg of [fileReg, kubeReg]) {
+        assert.deepEqual(
+          reg
+            .localWorkloads()
+            .filter((w) => w.namespace === ns)
+            .map((w) => [w.podName, w.app.name, w.type]),
+          [['planner-0', 'planner', 'agent']],
+        );
+        assert.equal(reg.resolveDestination(ip(2), undefined)?.app.name, 'flights');
+        assert.equal(reg.resolveDestination(svc.spec.clusterIP, undefined)?.app.name, 'planner');
+        const planner = reg.appByWorkloadName(ns, 'planner');
+        assert.equal(planner && reg.credentials(planner)?.clientSecret, 's');
+      }
+      fileReg.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the apiserver stopped and restarted: the last state is served meanwhile, watches recover, no stale entries remain', async () => {
