@@ -46,8 +46,13 @@ const STRING_FIELDS = [
   ['CLUSTER_ID', 'clusterId'],
 ] as const;
 
-/** `google.protobuf.Value` as protobufjs decodes it (only the members we read). */
+/**
+ * `google.protobuf.Value` as protobufjs decodes it (only the members we read).
+ * Unset oneof members read as their defaults (""), so `kind` — the name of
+ * the member that was set — is what tells a string from anything else.
+ */
 interface ValueMessage {
+  kind?: string;
   stringValue?: string;
   structValue?: StructMessage;
 }
@@ -105,17 +110,19 @@ export class PeerMetadataCodec {
     for (const [key, prop] of STRING_FIELDS) {
       const v = fields[key];
       if (v === undefined) continue;
-      if (typeof v.stringValue !== 'string') {
+      if (v.kind !== 'stringValue' || typeof v.stringValue !== 'string') {
         return { ok: false, reason: `${key} is not a string` };
       }
       if (v.stringValue !== '') out[prop] = v.stringValue;
     }
     const labels = fields.LABELS?.structValue?.fields;
     if (labels) {
-      const l: Record<string, string> = {};
-      for (const [k, v] of Object.entries(labels))
-        if (typeof v.stringValue === 'string') l[k] = v.stringValue;
-      out.labels = l;
+      // fromEntries defines own properties: a label named `__proto__` stays a label.
+      out.labels = Object.fromEntries(
+        Object.entries(labels).flatMap(([k, v]) =>
+          v.kind === 'stringValue' && typeof v.stringValue === 'string' ? [[k, v.stringValue]] : [],
+        ),
+      );
     }
     return { ok: true, metadata: out };
   }
@@ -132,8 +139,7 @@ export class PeerMetadataCodec {
     }
     for (const [k, v] of Object.entries(metadata.extra ?? {})) fields[k] = { stringValue: v };
     if (metadata.labels && Object.keys(metadata.labels).length > 0) {
-      const l: Record<string, ValueMessage> = {};
-      for (const [k, v] of Object.entries(metadata.labels)) l[k] = { stringValue: v };
+      const l = Object.fromEntries(Object.entries(metadata.labels).map(([k, v]) => [k, { stringValue: v }]));
       fields.LABELS = { structValue: { fields: l } };
     }
     const msg = this.struct.fromObject({ fields });

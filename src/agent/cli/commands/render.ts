@@ -80,7 +80,7 @@ function istioMeshConfigNote(config: CommandContext['config'], output: string): 
   const why =
     s.attachment === 'authorizationpolicy'
       ? "Required: the AuthorizationPolicies below name this extension provider. Merge into Istio's meshConfig:"
-      : "Only for CUSTOM AuthorizationPolicies of your own (--istio-attachment authorizationpolicy renders them); merge into Istio's meshConfig:";
+      : "Not needed with the EnvoyFilter below. To check inbound requests through Istio's CUSTOM AuthorizationPolicy instead (--istio-attachment authorizationpolicy), merge into Istio's meshConfig:";
   const lines = [why, ...meshConfigSnippet(s).trimEnd().split('\n')];
   return output === 'json'
     ? `casa-agent render: note: ${lines.join('\n  ')}\n`
