@@ -41,7 +41,10 @@ export class IstioAdapter {
         if (r.kind === 'deny') return refused(r.deny, r.direction);
         this.resolutions.set(input, r.endpoints);
         try {
-          return await inner.authorize(input, signal);
+          const outcome = await inner.authorize(input, signal);
+          // A sidecar's Check is one side; the flow's fallback for an early
+          // deny counts both resolved endpoints, which here means the one side.
+          return outcome.direction === 'both' ? { ...outcome, direction: r.direction } : outcome;
         } finally {
           this.resolutions.delete(input);
         }
