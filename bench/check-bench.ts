@@ -7,30 +7,24 @@
 //    fixed time at a fixed concurrency — against the agent and against a bare
 //    @grpc/grpc-js server registering the same Authorization service and
 //    answering the agent's own CheckResponse as a constant. Same load, same
-//    run, one after the other: the ratios are the agent's cost. Runtime
+//    run, one after the other (after an unmeasured warm-up of both; rounds
+//    alternate which goes first): the ratios are the agent's cost. Runtime
 //    introspect calls during the agent's run prove every Check was a hit.
 // 2. Single-flight. 1,000 concurrent Checks carrying N unique tokens (or N
 //    unique traces, outbound) at a cold cache: runtime calls per unique token
 //    should be 1.0.
 //
-// Run: node <dist>/bench/check-bench.js [--duration 10s] [--concurrency 50]
-//        [--connections 1] [--rounds 1] [--burst 1000] [--uniques 1,10,100] [--no-json]
+// Run: node <dist>/bench/check-bench.js [--duration 8s] [--concurrency 50]
+//        [--connections 1] [--rounds 3] [--burst 1000] [--uniques 1,10,100] [--no-json]
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/agent/paths.js';
-import { CasaRuntimeClient } from '../src/agent/tokens/index.js';
 import { type CheckSpec, checkRequestMessage } from '../test/support/authz-client.js';
-import {
-  HOST,
-  IP,
-  mcpCall,
-  newTraceId,
-  startWorld,
-  traceparent,
-  type World,
-} from '../test/support/casa-world.js';
+import { IP, newTraceId, startWorld, type World } from '../test/support/casa-world.js';
+import { type BurstRow, inboundBurst, outboundBurst, printBursts } from './check-burst.js';
+import { inboundCall, mintT3s } from './check-tokens.js';
 import {
   findGhz,
   ghzLoad,
@@ -62,7 +56,7 @@ function parseOptions(argv: readonly string[]): Options {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got ${v}`);
     return n;
   };
-  const d = get('--duration') ?? '10s';
+  const d = get('--duration') ?? '8s';
   const m = /^(\d+)(ms|s)$/.exec(d);
   if (!m) throw new Error(`--duration: expected e.g. 10s or 500ms, got ${d}`);
   const durationMs = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
@@ -72,7 +66,7 @@ function parseOptions(argv: readonly string[]): Options {
     durationMs,
     concurrency: int('--concurrency', 50),
     connections: int('--connections', 1),
-    rounds: int('--rounds', 1),
+    rounds: int('--rounds', 3),
     burst: int('--burst', 1000),
     uniques: (get('--uniques') ?? '1,10,100').split(',').map((s) => {
       const n = Number(s);
@@ -80,54 +74,6 @@ function parseOptions(argv: readonly string[]): Options {
       return n;
     }),
     json: !argv.includes('--no-json'),
-  };
-}
-
-/** N distinct T3s for `read_file` on the MCP server, minted at the runtime directly (the agent never saw them). */
-async function mintT3s(w: World, n: number): Promise<string[]> {
-  const rt = new CasaRuntimeClient({
-    runtimeUrl: w.runtime.url,
-    timeoutMs: 5_000,
-    concurrency: 16,
-    queue: 10_000,
-  });
-  try {
-    const { planner, files } = w.apps;
-    return await Promise.all(
-      Array.from({ length: n }, async (_, i) => {
-        const t1 = await rt.issueUserToken({
-          appId: planner.appId,
-          credentials: planner.credentials,
-          userInput: `read my itinerary (bench ${i} ${newTraceId()})`,
-        });
-        const t3 = await rt.exchange({
-          appId: files.appId,
-          credentials: files.credentials,
-          subjectToken: t1.accessToken,
-          mcpServerUrl: `http://${HOST.files}/mcp`,
-          tools: ['read_file'],
-        });
-        return t3.accessToken;
-      }),
-    );
-  } finally {
-    await rt.close();
-  }
-}
-
-/** An inbound tools/call from an unmanaged caller to the MCP server, carrying a T3. */
-function inboundCall(token: string, trace: string): Omit<CheckSpec, 'source' | 'destination'> {
-  return {
-    path: '/mcp',
-    host: HOST.files,
-    headers: {
-      traceparent: traceparent(trace),
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2025-06-18',
-    },
-    body: mcpCall('read_file'),
   };
 }
 
@@ -140,46 +86,68 @@ interface HitRound {
   readonly introspectDuringAgent: number;
 }
 
-async function cacheHits(w: World, o: Options): Promise<{ generator: string; rounds: HitRound[] }> {
+/** A token whose introspection result is cached now (it lives 30 s from this moment), and its CheckRequest. */
+async function warmCall(
+  w: World,
+): Promise<{ request: unknown; call: Omit<CheckSpec, 'source' | 'destination'>; raw: unknown }> {
   const [token] = await mintT3s(w, 1);
-  const trace = newTraceId();
-  const call = inboundCall(token as string, trace);
+  const call = inboundCall(token as string, newTraceId());
   const warm = await w.check(IP.outside, IP.files, call);
   if (!warm.allowed) throw new Error(`warm-up Check was denied: ${warm.body}`);
-  // The baseline answers exactly what the agent answers.
-  const raw = warm.raw as { status?: unknown; ok_response?: unknown };
-  const bare = await startBareAuthz({ status: raw.status, ok_response: raw.ok_response });
   const request = checkRequestMessage({
     ...call,
     source: { ip: IP.outside, port: 40000 },
     destination: { ip: IP.files, port: 8000 },
   });
+  return { request, call, raw: warm.raw };
+}
+
+async function cacheHits(w: World, o: Options): Promise<{ generator: string; rounds: HitRound[] }> {
+  const first = await warmCall(w);
+  // The baseline answers exactly what the agent answers.
+  const raw = first.raw as { status?: unknown; ok_response?: unknown };
+  const bare = await startBareAuthz({ status: raw.status, ok_response: raw.ok_response });
   const agentTarget = w.agent.state().listen.authz;
   if (!agentTarget) throw new Error('the agent reports no ext_authz listener');
   const ghz = findGhz();
-  const load = (target: string): Promise<LoadResult> => {
+  const load = (target: string, request: unknown, durationMs = o.durationMs): Promise<LoadResult> => {
     const spec: LoadSpec = {
       target,
       request,
       concurrency: o.concurrency,
-      durationMs: o.durationMs,
+      durationMs,
       connections: o.connections,
     };
     return ghz ? ghzLoad(ghz, spec) : inProcessLoad(spec);
   };
   const rounds: HitRound[] = [];
   try {
+    // Unmeasured warm-up of both targets (JIT, connections), so neither pays it in its run.
+    const warmMs = Math.min(2_000, Math.ceil(o.durationMs / 5));
+    await load(bare.target, first.request, warmMs);
+    await load(agentTarget, first.request, warmMs);
     for (let i = 0; i < o.rounds; i++) {
-      const b = await load(bare.target);
-      // Re-warm right before the run so the 30 s entry outlives it.
-      const again = await w.check(IP.outside, IP.files, call);
-      if (!again.allowed) throw new Error(`Check denied before the run: ${again.body}`);
-      w.runtime.resetCalls();
-      const a = await load(agentTarget);
-      const introspect = w.runtime.calls('introspect');
-      const after = await w.check(IP.outside, IP.files, call);
-      if (!after.allowed) throw new Error(`Check denied after the run: ${after.body}`);
-      rounds.push({ bare: b, agent: a, introspectDuringAgent: introspect });
+      // A fresh token per round, cached right before the agent's run: the 30 s entry outlives it.
+      const runAgent = async () => {
+        const { request, call } = await warmCall(w);
+        w.runtime.resetCalls();
+        const result = await load(agentTarget, request);
+        const introspect = w.runtime.calls('introspect');
+        const after = await w.check(IP.outside, IP.files, call);
+        if (!after.allowed) throw new Error(`Check denied after the run: ${after.body}`);
+        return { result, introspect };
+      };
+      // Alternate which target goes first, so drift on the host does not favour one.
+      let b: LoadResult;
+      let a: { result: LoadResult; introspect: number };
+      if (i % 2 === 0) {
+        b = await load(bare.target, first.request);
+        a = await runAgent();
+      } else {
+        a = await runAgent();
+        b = await load(bare.target, first.request);
+      }
+      rounds.push({ bare: b, agent: a.result, introspectDuringAgent: a.introspect });
     }
   } finally {
     await bare.close();
@@ -187,10 +155,42 @@ async function cacheHits(w: World, o: Options): Promise<{ generator: string; rou
   return { generator: rounds[0]?.agent.generator ?? (ghz ? 'ghz' : 'grpc-js in-process'), rounds };
 }
 
+interface Ratios {
+  readonly throughput: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+}
+
+function ratios(r: HitRound): Ratios {
+  return {
+    throughput: r.agent.rps / r.bare.rps,
+    p50: r.agent.p50Ms / r.bare.p50Ms,
+    p99: r.agent.p99Ms / r.bare.p99Ms,
+    p999: r.agent.p999Ms / r.bare.p999Ms,
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function medianRatios(rounds: readonly HitRound[]): Ratios {
+  const rs = rounds.map(ratios);
+  return {
+    throughput: median(rs.map((r) => r.throughput)),
+    p50: median(rs.map((r) => r.p50)),
+    p99: median(rs.map((r) => r.p99)),
+    p999: median(rs.map((r) => r.p999)),
+  };
+}
+
 function printHits(o: Options, r: { generator: string; rounds: HitRound[] }): void {
   console.log(
     `\next_authz Check on introspection cache hits — load: ${r.generator}, concurrency ${o.concurrency}, ` +
-      `${o.connections} connection(s), ${o.durationMs / 1000} s per target`,
+      `${o.connections} connection(s), ${o.durationMs / 1000} s per target per round, ${o.rounds} round(s)`,
   );
   if (!r.generator.startsWith('ghz')) {
     console.log(
@@ -202,106 +202,23 @@ function printHits(o: Options, r: { generator: string; rounds: HitRound[] }): vo
     console.log(
       `${name.padEnd(21)} | ${pad(x.count, 7)} | ${pad(x.rps.toFixed(0), 8)} | ${pad(ms(x.p50Ms), 6)} | ${pad(ms(x.p99Ms), 6)} | ${pad(ms(x.p999Ms), 8)} | ${pad(ms(x.maxMs), 7)} | ${x.errors}`,
     );
+  const line = (name: string, q: Ratios) =>
+    console.log(
+      `${name.padEnd(21)} | throughput ${q.throughput.toFixed(2)}x | p50 ${q.p50.toFixed(2)}x | ` +
+        `p99 ${q.p99.toFixed(2)}x | p99.9 ${q.p999.toFixed(2)}x`,
+    );
   r.rounds.forEach((round, i) => {
     const tag = r.rounds.length > 1 ? ` #${i + 1}` : '';
     row(`bare grpc-js${tag}`, round.bare);
     row(`casa-node-agent${tag}`, round.agent);
-    console.log(
-      `agent / bare${tag.padEnd(9)} | throughput ${(round.agent.rps / round.bare.rps).toFixed(2)}x | p50 ${(round.agent.p50Ms / round.bare.p50Ms).toFixed(2)}x | ` +
-        `p99 ${(round.agent.p99Ms / round.bare.p99Ms).toFixed(2)}x | p99.9 ${(round.agent.p999Ms / round.bare.p999Ms).toFixed(2)}x`,
-    );
-    console.log(
-      `runtime introspect calls during the agent run${tag}: ${round.introspectDuringAgent}` +
-        (round.introspectDuringAgent === 0 ? ' (every Check a cache hit)' : ''),
-    );
+    line(`agent / bare${tag}`, ratios(round));
   });
-}
-
-interface BurstRow {
-  readonly path: string;
-  readonly unique: number;
-  readonly checks: number;
-  readonly allowed: number;
-  readonly introspect: number;
-  readonly exchange: number;
-  readonly wallMs: number;
-}
-
-/** `burst` concurrent inbound Checks over N fresh T3s (a cold introspection cache for each). */
-async function inboundBurst(w: World, n: number, burst: number): Promise<BurstRow> {
-  const tokens = await mintT3s(w, n);
-  const trace = newTraceId();
-  w.runtime.resetCalls();
-  const t0 = performance.now();
-  const results = await Promise.all(
-    Array.from({ length: burst }, (_, i) =>
-      w.check(IP.outside, IP.files, inboundCall(tokens[i % n] as string, trace), 60_000),
-    ),
-  );
-  return {
-    path: 'inbound T3 → mcp_server',
-    unique: n,
-    checks: burst,
-    allowed: results.filter((r) => r.allowed).length,
-    introspect: w.runtime.calls('introspect'),
-    exchange: w.runtime.calls('token_exchange'),
-    wallMs: performance.now() - t0,
-  };
-}
-
-/** `burst` concurrent outbound tools/call Checks (planner → files) over N traces the planner was called in. */
-async function outboundBurst(w: World, n: number, burst: number): Promise<BurstRow> {
-  const traces = Array.from({ length: n }, () => newTraceId());
-  for (const trace of traces) {
-    const r = await w.check(IP.web, IP.planner, {
-      path: '/',
-      host: HOST.planner,
-      headers: { traceparent: traceparent(trace), 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'Plan a trip and read my itinerary file' }),
-    });
-    if (!r.allowed) throw new Error(`setup web → planner denied: ${r.body}`);
-  }
-  w.runtime.resetCalls();
-  const t0 = performance.now();
-  const results = await Promise.all(
-    Array.from({ length: burst }, (_, i) =>
-      w.check(
-        IP.planner,
-        IP.files,
-        {
-          path: '/mcp',
-          host: HOST.files,
-          headers: { traceparent: traceparent(traces[i % n] as string), 'content-type': 'application/json' },
-          body: mcpCall('read_file'),
-        },
-        60_000,
-      ),
-    ),
-  );
-  return {
-    path: 'outbound agent → mcp_server',
-    unique: n,
-    checks: burst,
-    allowed: results.filter((r) => r.allowed).length,
-    introspect: w.runtime.calls('introspect'),
-    exchange: w.runtime.calls('token_exchange'),
-    wallMs: performance.now() - t0,
-  };
-}
-
-function printBursts(burst: number, rows: readonly BurstRow[]): void {
+  if (r.rounds.length > 1) line('agent / bare, median', medianRatios(r.rounds));
+  const introspect = r.rounds.map((x) => x.introspectDuringAgent);
   console.log(
-    `\nruntime calls per unique token under ${burst} concurrent Checks (cold cache, single-flight)`,
+    `runtime introspect calls during the agent runs: ${introspect.join(', ')}` +
+      (introspect.every((n) => n === 0) ? ' (every Check a cache hit)' : ''),
   );
-  console.log(
-    'path                        | unique | checks | allowed | introspect /unique | exchange /unique | wall ms',
-  );
-  for (const r of rows) {
-    const per = (c: number) => `${pad(c, 5)} ${pad((c / r.unique).toFixed(2), 6)}`;
-    console.log(
-      `${r.path.padEnd(27)} | ${pad(r.unique, 6)} | ${pad(r.checks, 6)} | ${pad(r.allowed, 7)} | ${per(r.introspect).padStart(18)} | ${per(r.exchange).padStart(16)} | ${pad(r.wallMs.toFixed(0), 7)}`,
-    );
-  }
 }
 
 export async function runCheckBench(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
@@ -317,7 +234,7 @@ export async function runCheckBench(argv: readonly string[] = process.argv.slice
     printBursts(o.burst, bursts);
     const loadAfter = loadavg();
     console.log(
-      `\nhost: ${(await import('node:os')).cpus().length} CPUs, load average ${loadBefore[0]?.toFixed(1)} → ${loadAfter[0]?.toFixed(1)} (other work on the host skews absolute figures; ratios are from the same run)`,
+      `\nhost: ${cpus().length} CPUs, load average ${loadBefore[0]?.toFixed(1)} → ${loadAfter[0]?.toFixed(1)} (other work on the host skews absolute figures; ratios are from the same run)`,
     );
     if (o.json) {
       const dir = join(packageRoot(), 'bench', 'results');

@@ -33,7 +33,9 @@ export function runAll(names: readonly string[]): number {
   for (const b of chosen) {
     console.log(`\n=== ${b.name} (${b.file}) ===`);
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, ['--enable-source-maps', '--expose-gc', b.file], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, ['--enable-source-maps', '--expose-gc', b.file], {
+      stdio: 'inherit',
+    });
     const took = ((Date.now() - t0) / 1000).toFixed(1);
     if (r.status !== 0) {
       failed.push(b.name);
