@@ -41,6 +41,34 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- and $cilium .Values.cilium.installObjects | toString -}}
 {{- end }}
 
+{{/*
+"true" when the agent serves Istio sidecars: dataplane istio, or auto where
+Istio's API is served and Cilium's envoy-config API is not (the agent's own
+order in --dataplane auto: Cilium first).
+*/}}
+{{- define "casa-node-agent.servesIstio" -}}
+{{- $caps := .Capabilities.APIVersions -}}
+{{- $istioApi := or ($caps.Has "networking.istio.io/v1alpha3/EnvoyFilter") ($caps.Has "security.istio.io/v1/AuthorizationPolicy") ($caps.Has "security.istio.io/v1beta1/AuthorizationPolicy") -}}
+{{- $auto := and (eq .Values.dataplane "auto") (not ($caps.Has "cilium.io/v2/CiliumClusterwideEnvoyConfig")) $istioApi -}}
+{{- or (eq .Values.dataplane "istio") $auto | toString -}}
+{{- end }}
+
+{{/* "true" when the Istio Service and attachment objects belong in this release. */}}
+{{- define "casa-node-agent.istioObjects" -}}
+{{- and (eq (include "casa-node-agent.servesIstio" .) "true") .Values.istio.installObjects | toString -}}
+{{- end }}
+
+{{/* The name sidecars dial to reach the agent (its Service). */}}
+{{- define "casa-node-agent.istioService" -}}
+{{ include "casa-node-agent.fullname" . }}.{{ .Release.Namespace }}.svc.{{ .Values.istio.clusterDomain | default "cluster.local" }}
+{{- end }}
+
+{{/* Namespaces to attach, sorted and unique, as a JSON list (default: rbac.secretNamespaces). */}}
+{{- define "casa-node-agent.istioNamespaces" -}}
+{{- $ns := .Values.istio.namespaces | default .Values.rbac.secretNamespaces | default list -}}
+{{- $ns | uniq | sortAlpha | toJson -}}
+{{- end }}
+
 {{/* The agent's config file: the user's keys plus what the chart decides. */}}
 {{- define "casa-node-agent.configFile" -}}
 {{- $cfg := deepCopy .Values.config -}}
@@ -52,6 +80,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- $_ := set $cfg "diagListen" (printf "0.0.0.0:%d" (int .Values.ports.diag)) -}}
 {{- $_ := set $cfg "istioInboundListen" (printf "0.0.0.0:%d" (int (default 4100 .Values.ports.istioInbound))) -}}
 {{- $_ := set $cfg "istioOutboundListen" (printf "0.0.0.0:%d" (int (default 5100 .Values.ports.istioOutbound))) -}}
+{{- $_ := set $cfg "istioService" (include "casa-node-agent.istioService" .) -}}
+{{- $_ := set $cfg "istioAttachment" (.Values.istio.attachment | default "envoyfilter") -}}
 {{- toYaml $cfg }}
 {{- end }}
 
@@ -65,7 +95,57 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if ne (len (uniq $ports)) 3 -}}
 {{- fail "ports.authz, ports.xds and ports.diag must differ" -}}
 {{- end -}}
+{{- if eq (include "casa-node-agent.servesIstio" .) "true" -}}
+{{- range $p := list (int (default 4100 .Values.ports.istioInbound)) (int (default 5100 .Values.ports.istioOutbound)) -}}
+{{- if has $p $ports -}}
+{{- fail (printf "ports.istioInbound and ports.istioOutbound must differ from ports.authz, ports.xds and ports.diag (port %d)" $p) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if and (eq .Values.config.runtimeProfile "rfc") (not .Values.config.rfcClientId) -}}
 {{- fail "config.runtimeProfile rfc needs config.rfcClientId (and secrets.rfcClientSecret)" -}}
 {{- end -}}
+{{- end }}
+
+{{/* The sidecar ext_authz filter (args: root, cluster, statPrefix); as renderIstio builds it. */}}
+{{- define "casa-node-agent.istioExtAuthz" -}}
+name: envoy.filters.http.ext_authz
+typed_config:
+  "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+  grpc_service:
+    envoy_grpc:
+      cluster_name: {{ .cluster }}
+    timeout: {{ include "casa-node-agent.checkTimeoutDuration" .root }}
+  transport_api_version: V3
+  failure_mode_allow: false
+  with_request_body:
+    max_request_bytes: {{ .root.Values.config.maxRequestBytes | default 60000 }}
+    allow_partial_message: true
+    pack_as_bytes: true
+  status_on_error:
+    code: Forbidden
+  include_peer_certificate: true
+  stat_prefix: {{ .statPrefix }}
+{{- end }}
+
+{{/* A cluster to one agent port through its Service (args: name, address, port). */}}
+{{- define "casa-node-agent.istioCluster" -}}
+name: {{ .name }}
+type: STRICT_DNS
+connect_timeout: 5s
+lb_policy: ROUND_ROBIN
+typed_extension_protocol_options:
+  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+    explicit_http_config:
+      http2_protocol_options: {}
+load_assignment:
+  cluster_name: {{ .name }}
+  endpoints:
+    - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address:
+                address: {{ .address }}
+                port_value: {{ .port }}
 {{- end }}
