@@ -77,9 +77,20 @@ export function decodeStdBase64(text: string): Uint8Array | undefined {
   return Buffer.from(body, 'base64');
 }
 
-/** Decodes and encodes the header with the real `google.protobuf.Struct` type. */
+/** Decoded headers kept, at most (a sidecar sends the same value on every request). */
+const CACHE_ENTRIES = 1024;
+/** Only headers up to this size are kept, so the cache holds at most ~4 MiB of keys. */
+const CACHE_KEY_BYTES = 4096;
+
+/**
+ * Decodes and encodes the header with the real `google.protobuf.Struct` type.
+ * A decode costs ~20 µs and every request of a workload carries the same
+ * value, so readable values are remembered (bounded, oldest dropped first),
+ * as Istio's own filter caches them by `x-envoy-peer-metadata-id`.
+ */
 export class PeerMetadataCodec {
   private readonly struct: protobuf.Type;
+  private readonly decoded = new Map<string, PeerMetadata>();
 
   constructor() {
     // protobufjs resolves google/protobuf/*.proto from its bundled copies of
@@ -89,7 +100,26 @@ export class PeerMetadataCodec {
     this.struct = root.lookupType('google.protobuf.Struct');
   }
 
+  /** Headers remembered (for tests and diagnostics). */
+  get cachedEntries(): number {
+    return this.decoded.size;
+  }
+
   decode(header: string): PeerMetadataResult {
+    const hit = this.decoded.get(header);
+    if (hit) return { ok: true, metadata: hit };
+    const r = this.decodeUncached(header);
+    if (r.ok && header.length <= CACHE_KEY_BYTES) {
+      if (this.decoded.size >= CACHE_ENTRIES) {
+        const oldest = this.decoded.keys().next().value;
+        if (oldest !== undefined) this.decoded.delete(oldest);
+      }
+      this.decoded.set(header, r.metadata);
+    }
+    return r;
+  }
+
+  private decodeUncached(header: string): PeerMetadataResult {
     if (header.length === 0) return { ok: false, reason: 'the header is empty' };
     if (header.length > MAX_PEER_METADATA_BYTES * 2) {
       return { ok: false, reason: `the header is longer than ${MAX_PEER_METADATA_BYTES} bytes` };
@@ -124,7 +154,9 @@ export class PeerMetadataCodec {
         ),
       );
     }
-    return { ok: true, metadata: out };
+    // Shared by every Check that carries the same header: never mutated.
+    Object.freeze(out.labels);
+    return { ok: true, metadata: Object.freeze(out) };
   }
 
   /**

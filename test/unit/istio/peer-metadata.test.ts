@@ -90,6 +90,21 @@ function structWithNumber(key: string): Uint8Array {
   return Buffer.concat([Buffer.from([0x0a, entry.length]), entry]);
 }
 
+describe('remembered decodes', () => {
+  it('the same header gives the same answer; the cache is bounded; refusals are not kept', () => {
+    const c = new PeerMetadataCodec();
+    const first = c.decode(REVIEWS_V3);
+    const again = c.decode(REVIEWS_V3);
+    assert.deepEqual(again, first);
+    assert.ok(again.ok && Object.isFrozen(again.metadata) && Object.isFrozen(again.metadata.labels));
+    for (let i = 0; i < 3000; i++) c.decode(c.encode({ workloadName: `w${i}`, namespace: 'travel' }));
+    assert.ok(c.cachedEntries <= 1024, `${c.cachedEntries} entries`);
+    const before = c.cachedEntries;
+    c.decode('not base64!');
+    assert.equal(c.cachedEntries, before);
+  });
+});
+
 describe('properties', () => {
   const name = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/);
   const meta = fc.record(
