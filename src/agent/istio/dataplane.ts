@@ -100,7 +100,13 @@ export function fromManifests(dir: string | undefined): DataplaneChoice {
     return { mode: 'cilium', why: 'auto with --inventory file and no manifests folder: using cilium' };
   let cilium: string | undefined;
   let istio: string | undefined;
-  for (const file of manifestFiles(dir)) {
+  let files: string[];
+  try {
+    files = manifestFiles(dir);
+  } catch (err) {
+    throw new ConfigError('manifests', (err as Error).message);
+  }
+  for (const file of files) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');

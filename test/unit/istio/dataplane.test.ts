@@ -138,6 +138,12 @@ describe('auto with the file inventory reads the manifests folder', () => {
       assert.match(c.why, why);
     });
   }
+  it('an unreadable folder: a ConfigError naming manifests', () => {
+    assert.throws(
+      () => fromManifests(join(root, 'no-such-folder')),
+      (e: unknown) => e instanceof ConfigError && e.field === 'manifests',
+    );
+  });
   it('no folder at all: cilium, saying so', () => {
     assert.match(fromManifests(undefined).why, /no manifests folder/);
   });
