@@ -117,10 +117,20 @@ describe('ext_authz transport', () => {
           1500,
         );
       });
-    const r = await client.check({ path: '/mcp', host: 'h' }, 300);
-    assert.equal(r.allowed, false);
-    assert.equal(r.reason, 'deadline_exceeded');
-    assert.equal(aborted, true);
+    // Its own server with a wide margin: the deny must beat the caller's deadline even
+    // when a loaded machine delays the timer (a 20 ms margin lost that race under load).
+    const slow = new AuthzServer({ authorizer, defaultTimeoutMs: 2000, deadlineMarginMs: 400 });
+    const at = await slow.listen({ host: '127.0.0.1', port: 0 });
+    const slowClient = new AuthzClient(`127.0.0.1:${at.port}`);
+    try {
+      const r = await slowClient.check({ path: '/mcp', host: 'h' }, 1000);
+      assert.equal(r.allowed, false);
+      assert.equal(r.reason, 'deadline_exceeded');
+      assert.equal(aborted, true);
+    } finally {
+      slowClient.close();
+      await slow.shutdown(100);
+    }
   });
 
   it('serves grpc.health.v1 as SERVING', async () => {

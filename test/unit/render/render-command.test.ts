@@ -1,5 +1,6 @@
 // `casa-agent render`: reads MAS manifests, prints YAML or a JSON List, and
-// names the file and field of bad input (exit 2); istio is not built yet (exit 3).
+// names the file and field of bad input (exit 2); --dataplane istio prints the
+// Istio objects instead (their content is pinned in test/unit/istio/render.test.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,10 +75,16 @@ describe('render command', () => {
     assert.match(r.stderr, /no Service ns\/a with TCP port 8080/);
     assert.doesNotMatch(r.stdout, /^ {2}services:/m);
   });
-  it('exit 3 for --dataplane istio (not built yet)', () => {
+  it('prints the Istio objects for --dataplane istio, not the Cilium ones', () => {
     const r = run(['--mas', file('good3.yaml', GOOD), '--dataplane', 'istio']);
-    assert.equal(r.code, 3);
-    assert.match(r.stderr, /not implemented yet/);
+    assert.equal(r.code, 0, r.stderr);
+    const kinds = parseAllDocuments(r.stdout)
+      .map((d) => (d.toJS() as { kind?: string } | null)?.kind)
+      .filter((k) => k !== undefined);
+    assert.ok(kinds.includes('EnvoyFilter'), `kinds: ${kinds.join(', ')}`);
+    assert.ok(!kinds.some((k) => k.startsWith('Cilium')), `kinds: ${kinds.join(', ')}`);
+    // The meshConfig provider snippet rides along as a comment, never as an object.
+    assert.match(r.stdout, /envoyExtAuthzGrpc:/);
   });
   it('exit 2 for a bad --output', () => {
     assert.equal(run(['--mas', file('good4.yaml', GOOD), '--output', 'xml']).code, 2);
