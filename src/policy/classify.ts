@@ -101,6 +101,10 @@ export function classify(
   }
   const np = normalizePath(req.path);
   if (!np.ok) return other('invalid_path', '', np.reason);
+  // The data plane normalizes dot-segments before the Check (rendered HCM:
+  // normalize_path); one that still carries them forwards the raw path, and the
+  // app may route it elsewhere than the gate's reading (path-agreement suite).
+  if (np.dotSegments) return other('invalid_path', '', 'dot_segment');
   const key = np.key;
   const method = req.method;
 

@@ -29,7 +29,17 @@ export type PathInvalidReason =
   | 'backslash';
 
 export type NormalizedPath =
-  | { readonly ok: true; readonly path: string; readonly key: string }
+  | {
+      readonly ok: true;
+      readonly path: string;
+      readonly key: string;
+      /**
+       * A `.` or `..` segment (plain or percent-encoded) was resolved. Servers
+       * disagree on those (express routes `/admin/../mcp` to `/admin/*`), so the
+       * gate refuses such a path rather than trust its own reading.
+       */
+      readonly dotSegments?: true;
+    }
   | { readonly ok: false; readonly reason: PathInvalidReason };
 
 /** Longer raw paths are rejected: a bound on the work done per request. */
@@ -79,20 +89,24 @@ function slowPath(raw: string, end: number): NormalizedPath {
   // Segment walk = RFC 3986 §5.2.4 remove_dot_segments on an absolute path,
   // plus collapsing empty segments and dropping the trailing slash.
   const out: string[] = [];
+  let dots = false;
   let start = 1;
   for (let i = 1; i <= decoded.length; i++) {
     if (i < decoded.length && decoded.charCodeAt(i) !== 0x2f) continue;
     const seg = decoded.slice(start, i);
     start = i + 1;
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') {
-      out.pop();
+    if (seg === '') continue;
+    if (seg === '.' || seg === '..') {
+      dots = true;
+      if (seg === '..') out.pop();
       continue;
     }
     out.push(reencode(seg));
   }
   const path = `/${out.join('/')}`;
-  return { ok: true, path, key: path.toLowerCase() };
+  return dots
+    ? { ok: true, path, key: path.toLowerCase(), dotSegments: true }
+    : { ok: true, path, key: path.toLowerCase() };
 }
 
 /** Decodes `%XX` once and validates every character; returns the text or a failure. */

@@ -187,6 +187,14 @@ export function httpConnectionManager(spec: HcmSpec, s: EnvoySettings): EnvoyJso
       '@type': TYPE.hcm,
       stat_prefix: spec.statPrefix,
       codec_type: 'AUTO',
+      // One path for the gate, ext_authz and the app: dot-segments resolved and
+      // `//` merged before any filter runs, and the upstream gets that same path
+      // (both default off: the app would route the raw path the gate never saw).
+      // Encoded slashes have no place in MCP/A2A paths and servers disagree on
+      // them: refused with 400 before any filter.
+      normalize_path: true,
+      merge_slashes: true,
+      path_with_escaped_slashes_action: 'REJECT_REQUEST',
       rds: { route_config_name: spec.routeConfigName, config_source: agentConfigSource(s) },
       http_filters: [protocolGateFilter(spec.gateFilter, s), extAuthzFilter(s), routerFilter()],
     },

@@ -248,7 +248,7 @@ const ROWS: readonly Row[] = [
     path: '/mcp/../admin',
     headers: JSON_CT,
     body: rpc('tools/list'),
-    why: 'unknown_route',
+    why: 'invalid_path',
   },
   {
     name: '/MCP%2f..%2fadmin (encoded slashes and dot-segment)',
@@ -256,7 +256,7 @@ const ROWS: readonly Row[] = [
     path: '/MCP%2f..%2fadmin',
     headers: JSON_CT,
     body: rpc('tools/list'),
-    why: 'unknown_route',
+    why: 'invalid_path',
   },
   {
     name: '//mcp with a GraphQL body (//mcp is /mcp: the body decides)',
@@ -314,7 +314,7 @@ const ROWS: readonly Row[] = [
     body: rpc('ping'),
     why: 'unknown_route',
   },
-  { name: '/sse/../admin', method: 'GET', path: '/sse/../admin', why: 'unknown_route' },
+  { name: '/sse/../admin', method: 'GET', path: '/sse/../admin', why: 'invalid_path' },
   {
     name: '/.well-known/agent-card.json.bak',
     method: 'GET',
@@ -325,13 +325,13 @@ const ROWS: readonly Row[] = [
     name: '/v1/tasks/t1/../../../admin',
     method: 'GET',
     path: '/v1/tasks/t1/../../../admin',
-    why: 'unknown_route',
+    why: 'invalid_path',
   },
   {
     name: '/%2e%2e/%2e%2e/etc/passwd',
     method: 'GET',
     path: '/%2e%2e/%2e%2e/etc/passwd',
-    why: 'unknown_route',
+    why: 'invalid_path',
   },
   {
     name: 'absolute-form request-target (forward-proxy style)',

@@ -315,24 +315,41 @@ describe('classify: path spellings cannot smuggle a route', () => {
     { name: '/MCP', r: req('POST', '/MCP', { body: rpc('ping') }), want: { protocol: 'mcp' } },
     { name: '//mcp', r: req('POST', '//mcp', { body: rpc('ping') }), want: { protocol: 'mcp' } },
     { name: '/%6Dcp', r: req('POST', '/%6Dcp', { body: rpc('ping') }), want: { protocol: 'mcp' } },
+    // Dot-segments (plain, encoded, behind an encoded slash) are refused: servers
+    // disagree on them (express routes /admin/../mcp to /admin/*).
     {
       name: '/admin/../mcp',
       r: req('POST', '/admin/../mcp', { body: rpc('ping') }),
-      want: { protocol: 'mcp' },
+      want: { protocol: 'other', why: 'invalid_path' },
+    },
+    {
+      name: '/admin/%2e%2e/mcp',
+      r: req('POST', '/admin/%2e%2e/mcp', { body: rpc('ping') }),
+      want: { protocol: 'other', why: 'invalid_path' },
+    },
+    {
+      name: '/./mcp',
+      r: req('POST', '/./mcp', { body: rpc('ping') }),
+      want: { protocol: 'other', why: 'invalid_path' },
     },
     {
       name: '/mcp/../admin',
       r: req('POST', '/mcp/../admin', { body: rpc('ping') }),
-      want: { protocol: 'other', why: 'unknown_route' },
+      want: { protocol: 'other', why: 'invalid_path' },
     },
     {
       name: '/mcp%2F..%2Fadmin',
       r: req('POST', '/mcp%2F..%2Fadmin', { body: rpc('ping') }),
-      want: { protocol: 'other', why: 'unknown_route' },
+      want: { protocol: 'other', why: 'invalid_path' },
     },
     {
       name: '/mcp/%2e%2e/admin',
       r: req('POST', '/mcp/%2e%2e/admin', { body: rpc('ping') }),
+      want: { protocol: 'other', why: 'invalid_path' },
+    },
+    {
+      name: '/mcp/.well (a dotted name is not a dot-segment)',
+      r: req('POST', '/mcp/.well', { body: rpc('ping') }),
       want: { protocol: 'other', why: 'unknown_route' },
     },
     {

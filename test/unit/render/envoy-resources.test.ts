@@ -54,6 +54,22 @@ describe('ext_authz filter fails closed and reaches the agent on loopback', () =
   });
 });
 
+describe('the HttpConnectionManager hands gate, ext_authz and app one path', () => {
+  for (const [name, l] of [
+    ['egress', egressListener(s)],
+    ['l7lb', l7lbListener(s)],
+  ] as const) {
+    const hcm = dig(l, 'filter_chains.0.filters.0.typed_config') as J;
+    it(`${name}: dot-segments resolved and // merged before any filter, upstream included`, () => {
+      assert.equal(hcm.normalize_path, true);
+      assert.equal(hcm.merge_slashes, true);
+    });
+    it(`${name}: encoded slashes refused before any filter`, () => {
+      assert.equal(hcm.path_with_escaped_slashes_action, 'REJECT_REQUEST');
+    });
+  }
+});
+
 describe('loopback targets', () => {
   const cases: [string, number, string][] = [
     ['0.0.0.0', 9191, '127.0.0.1:9191'],
