@@ -79,7 +79,10 @@ export class LeaderElection {
   private lastError?: string;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
-  private stopped = true;
+  /** The retry loop runs (start() until stop()). */
+  private looping = false;
+  /** stop() began: no new leadership from here on. */
+  private stopping = false;
 
   constructor(private readonly o: LeaderElectionOptions) {
     this.timing = { ...DEFAULT_TIMING, ...o.timing };
@@ -97,8 +100,9 @@ export class LeaderElection {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
+    if (this.looping) return;
+    this.looping = true;
+    this.stopping = false;
     this.schedule(0);
   }
 
@@ -108,7 +112,8 @@ export class LeaderElection {
    * (what a crash looks like to the others).
    */
   async stop(o: { release?: boolean } = {}): Promise<void> {
-    this.stopped = true;
+    this.looping = false;
+    this.stopping = true;
     clearTimeout(this.timer);
     await this.running;
     // Also when the last write made us holder after stop() began (leader flag not set then).
@@ -190,7 +195,7 @@ export class LeaderElection {
       this.observedAt = started;
       this.lastRenewAt = started;
       this.lastError = undefined;
-      if (!this.leader && !this.stopped) {
+      if (!this.leader && !this.stopping) {
         this.leader = true;
         this.leaderSince = started;
         this.o.log?.info({ lease: this.o.store.description, identity: this.o.identity }, 'became the leader');
@@ -234,7 +239,7 @@ export class LeaderElection {
   }
 
   private schedule(delayMs: number): void {
-    if (this.stopped) return;
+    if (!this.looping) return;
     this.timer = setTimeout(() => {
       this.running = this.step()
         .catch((err: unknown) => this.fail('get', err))
