@@ -4,6 +4,7 @@
 // test/e2e/apply.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { electionTiming } from '../../../src/agent/apply/index.js';
 import { LeaderElection, validateTiming } from '../../../src/agent/apply/leader-election.js';
 import {
   LeaseConflict,
@@ -11,6 +12,7 @@ import {
   type LeaseStore,
   type StoredLease,
 } from '../../../src/agent/apply/lease-store.js';
+import { ConfigError, loadConfig } from '../../../src/agent/config/load.js';
 
 class MemoryLease implements LeaseStore {
   readonly description = 'casa-system/test';
@@ -151,5 +153,19 @@ describe('leader election', () => {
       /retryPeriod .* shorter than renewDeadline/,
     );
     validateTiming(timing);
+  });
+
+  it('the settings: defaults are valid; a bad combination is a ConfigError naming the setting', () => {
+    assert.deepEqual(electionTiming(loadConfig({ flags: {}, env: {} })), timing);
+    const bad = loadConfig({ flags: {}, env: { CASA_APPLY_RENEW_DEADLINE: '20s' } });
+    assert.throws(
+      () => electionTiming(bad),
+      (err) => err instanceof ConfigError && err.field === 'applyRenewDeadline',
+    );
+    const slow = loadConfig({ flags: { applyRetryPeriod: '9s' }, env: {} });
+    assert.throws(
+      () => electionTiming(slow),
+      (err) => err instanceof ConfigError && err.field === 'applyRetryPeriod',
+    );
   });
 });
