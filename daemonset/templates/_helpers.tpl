@@ -35,10 +35,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{ printf "%gs" (divf .Values.config.checkTimeout 1000) }}
 {{- end }}
 
-{{/* "true" when the Cilium objects belong in this release. */}}
+{{/*
+"true" when the Cilium objects belong in this release. Never with
+config.applyClusterObjects: then the elected agent owns them (server-side
+apply, field manager casa-node-agent), and two owners would undo each other's
+writes (Helm's three-way merge resets the MAS-dependent fields at every upgrade).
+*/}}
 {{- define "casa-node-agent.ciliumObjects" -}}
 {{- $cilium := or (eq .Values.dataplane "cilium") (and (eq .Values.dataplane "auto") (.Capabilities.APIVersions.Has "cilium.io/v2/CiliumClusterwideEnvoyConfig")) -}}
-{{- and $cilium .Values.cilium.installObjects | toString -}}
+{{- and $cilium .Values.cilium.installObjects (not .Values.config.applyClusterObjects) | toString -}}
 {{- end }}
 
 {{/*

@@ -8,6 +8,7 @@ import type { XdsObserver } from '../envoy-xds/discovery.js';
 import { XdsServer } from '../envoy-xds/server.js';
 import { SnapshotStore } from '../envoy-xds/snapshot-store.js';
 import { createPolicyConfig, type PolicyConfig } from '../policy/index.js';
+import { type ApplyOff, ClusterApply, clusterApplyFromConfig } from './apply/index.js';
 import { FlowAuthorizer } from './authz/authorizer.js';
 import type { Authorizer, CheckOutcome } from './authz/authorizer-port.js';
 import { AuthzServer } from './authz/authz-server.js';
@@ -68,6 +69,8 @@ export class NodeAgent {
   readonly istio: IstioAdapter;
   private istioPorts?: IstioAuthzPorts;
   private dataplane: DataplaneChoice;
+  /** The single writer of the cluster-wide Cilium objects (applyClusterObjects). */
+  private clusterApply?: ClusterApply | ApplyOff;
   private readonly diag: DiagnosticsServer;
   private readonly log: Logger;
   private readonly startedAt = new Date();
@@ -168,6 +171,14 @@ export class NodeAgent {
       { component: 'agent', dataplane: this.dataplane.mode, why: this.dataplane.why },
       `data plane: ${this.dataplane.mode}`,
     );
+    this.clusterApply = clusterApplyFromConfig({
+      config,
+      dataplane: this.dataplane.mode,
+      registry: this.inventory.registry,
+      synced: () => this.inventory.source.synced,
+      metrics: this.metrics.registry,
+      log: componentLogger(this.log, 'apply'),
+    });
     const diag = await this.diag.listen(config.diagListen);
     if (this.dataplane.mode === 'istio') {
       this.istioPorts = new IstioAuthzPorts({
@@ -188,6 +199,7 @@ export class NodeAgent {
     const { authz, xds, istio } = this.listening;
     this.unsubscribe = this.inventory.registry.onChange(() => this.publishSnapshot());
     await this.inventory.source.start();
+    if (this.clusterApply instanceof ClusterApply) this.clusterApply.start();
     this.publishSnapshot();
     this.probeRuntime();
     this.log.info(
@@ -217,7 +229,11 @@ export class NodeAgent {
       this.authz.shutdown(this.deps.config.drainTimeout),
       this.istioPorts?.shutdown(this.deps.config.drainTimeout),
     ]);
-    await Promise.allSettled([this.xds.close(), this.inventory.source.stop()]);
+    await Promise.allSettled([
+      this.xds.close(),
+      this.inventory.source.stop(),
+      this.clusterApply instanceof ClusterApply ? this.clusterApply.stop() : undefined,
+    ]);
     this.inventory.registry.close();
     await this.runtime.close();
     await this.diag.close();
@@ -261,6 +277,11 @@ export class NodeAgent {
           .map((x) => ({ node: x.node, stream: x.stream, kind: x.kind, types: x.types })),
       },
       authz: { checksInFlight: this.authz.checksInFlight + (this.istioPorts?.checksInFlight ?? 0) },
+      ...(this.clusterApply
+        ? {
+            apply: this.clusterApply instanceof ClusterApply ? this.clusterApply.state() : this.clusterApply,
+          }
+        : {}),
     };
   }
 

@@ -50,6 +50,10 @@ export interface AgentConfig {
   readonly otlpEndpoint?: string;
   readonly otlpProtocol: 'grpc' | 'http/protobuf';
   readonly applyClusterObjects: boolean;
+  readonly applyLeaseDuration: number;
+  readonly applyRenewDeadline: number;
+  readonly applyRetryPeriod: number;
+  readonly applyResync: number;
   readonly agentNamespace: string;
   readonly podName?: string;
   /** Config-file-only: protocol pattern overrides (parsed by the policy module). */

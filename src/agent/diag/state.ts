@@ -1,5 +1,6 @@
 // The shape of /debug/state. Produced by the running agent, read by
 // `casa-agent diag`. Identities, versions and counters only — never a token.
+import type { ApplyState } from '../apply/index.js';
 
 export interface AgentState {
   readonly node?: string;
@@ -30,6 +31,8 @@ export interface AgentState {
   readonly caches: Readonly<Record<string, CacheSummary>>;
   readonly xds: { readonly clients: readonly XdsClientSummary[] };
   readonly authz: { readonly checksInFlight: number };
+  /** In-cluster apply of the Cilium objects (only when applyClusterObjects is set). */
+  readonly apply?: ApplyState | { readonly enabled: false; readonly why: string };
 }
 
 export interface WorkloadSummary {

@@ -18,6 +18,7 @@ interface Obj {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  rules?: unknown;
   [k: string]: unknown;
 }
 
@@ -112,6 +113,30 @@ describe('helm template', () => {
   });
   it('dataplane=istio has no Cilium objects', () => {
     assert.ok(!kinds(template('dataplane=istio')).some((k) => k.startsWith('Cilium')));
+  });
+  it('config.applyClusterObjects: the agent owns the Cilium objects, so the chart does not install them', () => {
+    const objs = template('config.applyClusterObjects=true', 'cilium.installObjects=true');
+    assert.ok(!kinds(objs).some((k) => k.startsWith('Cilium')), kinds(objs).join(', '));
+    const writer = objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name.endsWith('-cilium-writer'));
+    assert.deepEqual(writer?.rules, [
+      {
+        apiGroups: ['cilium.io'],
+        resources: ['ciliumclusterwideenvoyconfigs', 'ciliumclusterwidenetworkpolicies'],
+        verbs: ['list', 'create', 'patch', 'delete'],
+      },
+    ]);
+    const lease = objs.find((o) => o.kind === 'Role' && o.metadata.name.endsWith('-leader-election'));
+    assert.equal(lease?.metadata.namespace, 'casa-system');
+    assert.deepEqual(lease?.rules, [
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    ]);
+    const cm = objs.find((o) => o.kind === 'ConfigMap') as Obj;
+    const cfg = loadConfig({
+      flags: {},
+      env: {},
+      fileText: (cm.data as Record<string, string>)['config.yaml'],
+    });
+    assert.equal(cfg.applyClusterObjects, true);
   });
   it('cilium.installObjects=false has no Cilium objects', () => {
     assert.ok(!kinds(template('cilium.installObjects=false')).some((k) => k.startsWith('Cilium')));

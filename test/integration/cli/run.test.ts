@@ -56,6 +56,12 @@ describe('casa-agent CLI', () => {
     ['a missing node name', ['run', '--runtime-url', 'http://127.0.0.1:1'], {}, /nodeName/],
     ['a missing runtime URL', ['run', '--inventory', 'file', '--manifests', '/tmp'], {}, /runtimeUrl/],
     ['an enum out of range', ['run', '--runtime-profile', 'keycloak'], {}, /runtimeProfile.*casa, rfc/],
+    [
+      'in-cluster apply without a cluster',
+      ['run', '--inventory=file', '--manifests=/tmp', '--node-name=n', '--runtime-url=http://127.0.0.1:1'],
+      { CASA_APPLY_CLUSTER_OBJECTS: 'true' },
+      /applyClusterObjects: needs --inventory kubernetes/,
+    ],
   ];
   for (const [name, args, env, pattern] of bad) {
     it(`exits 2 naming the field for ${name}`, async () => {

@@ -116,6 +116,7 @@ export function summarize(
       .join(', ');
     out.push(`               ${c.node} [${c.kind}] ${types}`);
   }
+  if (s.apply) out.push(`  apply        ${applyLine(s.apply)}`);
   const allows = counter(metrics, 'casa_authz_checks_total{', 'decision="allow"');
   const deniesTotal = counter(metrics, 'casa_authz_checks_total{', 'decision="deny"');
   out.push(`  checks       ${allows} allowed, ${deniesTotal} denied, ${s.authz.checksInFlight} in flight`);
@@ -128,4 +129,18 @@ export function summarize(
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The in-cluster apply line: who writes the cluster-wide objects, and how it went. */
+function applyLine(a: NonNullable<AgentState['apply']>): string {
+  if (!a.enabled) return `configured but off: ${a.why}`;
+  const e = a.election;
+  const role = e.leader
+    ? `LEADER (Lease ${e.lease})`
+    : `follower (Lease ${e.lease} held by ${e.holder ?? 'nobody'})`;
+  const last = a.lastSuccessAt ? `, last applied ${a.lastSuccessAt}, ${a.objects.length} object(s)` : '';
+  const failing =
+    a.consecutiveFailures > 0 ? `, FAILING ×${a.consecutiveFailures}: ${a.lastError ?? '?'}` : '';
+  const lease = e.lastError ? `, Lease error: ${e.lastError}` : '';
+  return `${role}${last}${failing}${lease}`;
 }
