@@ -185,13 +185,13 @@ class HttpReceiver extends Collected implements OtlpReceiver {
   endpoint = '';
   readonly #server: HttpServer;
 
-  constructor() {
+  constructor(path: string) {
     super();
     this.#server = createHttpServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        if (req.method !== 'POST' || req.url !== path) {
           res.writeHead(404).end();
           return;
         }
@@ -273,8 +273,9 @@ class GrpcReceiver extends Collected implements OtlpReceiver {
   }
 }
 
-export function startOtlpReceiver(transport: OtlpTransport): Promise<OtlpReceiver> {
-  return transport === 'grpc' ? new GrpcReceiver().listen() : new HttpReceiver().listen();
+/** `path`: where OTLP/HTTP takes traces (default /v1/traces, as for a base endpoint). */
+export function startOtlpReceiver(transport: OtlpTransport, path = '/v1/traces'): Promise<OtlpReceiver> {
+  return transport === 'grpc' ? new GrpcReceiver().listen() : new HttpReceiver(path).listen();
 }
 
 /** A collector that accepts TCP connections and never answers a byte (stalled). */
