@@ -148,6 +148,8 @@ export interface OtlpReceiver {
   readonly spans: ReceivedSpan[];
   /** Every export request's protobuf bytes (decompressed), as received. */
   readonly raw: Buffer[];
+  /** Spans received so far (counted even when not kept). */
+  readonly received: number;
   /** Resolves once `pred` holds for the spans received (polls; rejects after `timeoutMs`). */
   waitFor(pred: (spans: readonly ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<ReceivedSpan[]>;
   close(): Promise<void>;
@@ -156,10 +158,16 @@ export interface OtlpReceiver {
 abstract class Collected {
   readonly spans: ReceivedSpan[] = [];
   readonly raw: Buffer[] = [];
+  received = 0;
+
+  constructor(private readonly keep: boolean) {}
 
   protected take(bytes: Buffer): void {
+    const spans = decodeExport(bytes);
+    this.received += spans.length;
+    if (!this.keep) return;
     this.raw.push(bytes);
-    this.spans.push(...decodeExport(bytes));
+    this.spans.push(...spans);
   }
 
   async waitFor(
@@ -185,8 +193,8 @@ class HttpReceiver extends Collected implements OtlpReceiver {
   endpoint = '';
   readonly #server: HttpServer;
 
-  constructor(path: string) {
-    super();
+  constructor(path: string, keep: boolean) {
+    super(keep);
     this.#server = createHttpServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -234,6 +242,10 @@ class GrpcReceiver extends Collected implements OtlpReceiver {
   endpoint = '';
   readonly #server = new grpc.Server();
 
+  constructor(keep: boolean) {
+    super(keep);
+  }
+
   async listen(): Promise<this> {
     const t = otlpTypes();
     // The request is kept as bytes (identity deserializer) and decoded with the protos.
@@ -273,9 +285,18 @@ class GrpcReceiver extends Collected implements OtlpReceiver {
   }
 }
 
-/** `path`: where OTLP/HTTP takes traces (default /v1/traces, as for a base endpoint). */
-export function startOtlpReceiver(transport: OtlpTransport, path = '/v1/traces'): Promise<OtlpReceiver> {
-  return transport === 'grpc' ? new GrpcReceiver().listen() : new HttpReceiver(path).listen();
+export interface ReceiverOptions {
+  /** Where OTLP/HTTP takes traces (default /v1/traces, as for a base endpoint). */
+  readonly path?: string;
+  /** Keep the spans and raw bytes (default); false only counts them (benchmarks). */
+  readonly keep?: boolean;
+}
+
+export function startOtlpReceiver(transport: OtlpTransport, o: ReceiverOptions = {}): Promise<OtlpReceiver> {
+  const keep = o.keep ?? true;
+  return transport === 'grpc'
+    ? new GrpcReceiver(keep).listen()
+    : new HttpReceiver(o.path ?? '/v1/traces', keep).listen();
 }
 
 /** A collector that accepts TCP connections and never answers a byte (stalled). */

@@ -140,10 +140,14 @@ export class DecisionTracer implements StepTelemetry {
     if (!recording) return ids;
     const inDecision = trace.setSpan(ROOT_CONTEXT, span);
     for (const s of steps) {
+      // Only runtime calls become spans: a step answered from a cache is
+      // already named by the decision's casa.cache, and a span per cache hit
+      // would double the spans (and their cost) of the commonest Check.
+      if (!stepReachedRuntime(s)) continue;
       const child = this.tracer.startSpan(
         stepSpanName(s.op),
         {
-          kind: stepReachedRuntime(s) ? SpanKind.CLIENT : SpanKind.INTERNAL,
+          kind: SpanKind.CLIENT,
           startTime: at(s.start),
           attributes: stepAttributes(s),
         },

@@ -145,7 +145,7 @@ describe('the running agent', () => {
   });
 
   it('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: a full traces URL, used as is', async () => {
-    const http = await receiver('http/protobuf', '/custom/traces');
+    const http = await receiver('http/protobuf', { path: '/custom/traces' });
     const w = await world({
       env: {
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${http.endpoint}/custom/traces`,
