@@ -10,8 +10,8 @@
 //   stalled        OTLP/gRPC to a TCP server that accepts and never answers
 //
 // The load is check-bench's: an inbound T3 tools/call to the MCP server on an
-// introspection cache hit (two spans per Check: the decision and its
-// introspect step), driven by ghz (or the in-process generator without it).
+// introspection cache hit (one span per Check: the decision; a cache hit is
+// no runtime call, so it has no child), driven by ghz (or the in-process generator without it).
 // The telemetry settings are the defaults (queue 2048, batches of 512 every
 // 5 s, 10 s export timeout). Printed: throughput and latency per target and
 // their ratios to `off` (per round and the median), spans exported and
@@ -264,7 +264,7 @@ export async function runTelemetryBench(argv: readonly string[] = process.argv.s
       );
     }
 
-    console.log('\nspans (each Check: the decision + its introspect step)');
+    console.log('\nspans (a cache-hit Check is one span: its decision; warm-ups included)');
     await Promise.all(targets.map((t) => t.world.agent.telemetry?.forceFlush().catch(() => {})));
     const counts = await collector.counts();
     for (const t of targets) {

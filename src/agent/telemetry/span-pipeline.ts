@@ -142,11 +142,17 @@ class CountingExporter implements SpanExporter {
       }
       done(result);
     };
-    try {
-      this.inner.export(spans, finish);
-    } catch (err) {
-      finish({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
-    }
+    // The batch processor calls export synchronously from onEnd once a full
+    // batch is queued, i.e. from inside the Check observer that ended the
+    // span; serializing 512 spans there would hold that turn of the event
+    // loop. The exporter runs on its own turn instead.
+    setImmediate(() => {
+      try {
+        this.inner.export(spans, finish);
+      } catch (err) {
+        finish({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    });
   }
 
   shutdown(): Promise<void> {
