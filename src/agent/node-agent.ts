@@ -25,6 +25,7 @@ import { IstioAuthzPorts, type IstioListening } from './istio/ports.js';
 import { componentLogger, type Logger } from './log.js';
 import { packageRoot } from './paths.js';
 import { EXTENSION_CONFIG_TYPE_URL, ROUTE_TYPE_URL, servedResources } from './render/served-resources.js';
+import { createTelemetry, type SpanPrinter, type Telemetry } from './telemetry/index.js';
 import {
   type CacheStats,
   type ObservableRuntimeClient,
@@ -43,7 +44,12 @@ export interface NodeAgentDeps {
   readonly now?: () => number;
   /** Extra observer of every answered Check (dev console, telemetry). */
   readonly onCheck?: (input: CheckInput | undefined, outcome: CheckOutcome, elapsedMs: number) => void;
+  /** Prints decision spans (`casa-agent dev --print-spans`: `consoleSpanPrinter(process.stdout)`). */
+  readonly spanPrinter?: SpanPrinter;
 }
+
+/** How long a stopping agent waits for the collector to take the last spans. */
+const TELEMETRY_FLUSH_MS = 2_000;
 
 export interface Listening {
   /** The ext_authz port (Istio: the inbound one). */
@@ -67,6 +73,8 @@ export class NodeAgent {
   readonly snapshots: SnapshotStore;
   /** Serves the same authorization flow to Istio sidecars (dataplane istio). */
   readonly istio: IstioAdapter;
+  /** Decision spans over OTLP (and/or to a console); undefined when off. */
+  readonly telemetry?: Telemetry;
   private istioPorts?: IstioAuthzPorts;
   private dataplane: DataplaneChoice;
   /** The single writer of the cluster-wide Cilium objects (applyClusterObjects). */
@@ -119,6 +127,17 @@ export class NodeAgent {
       config.dataplane === 'auto'
         ? { mode: 'cilium', why: 'dataplane=auto: not chosen yet (the agent has not started)' }
         : { mode: config.dataplane, why: `dataplane=${config.dataplane} (configured)` };
+    this.telemetry = createTelemetry({
+      endpoint: config.otlpEndpoint,
+      tracesUrl: config.otlpTracesUrl === true,
+      protocol: config.otlpProtocol,
+      ...(deps.spanPrinter ? { printer: deps.spanPrinter } : {}),
+      serviceVersion: version(),
+      nodeName: config.nodeName,
+      podName: config.podName,
+      log: componentLogger(this.log, 'telemetry'),
+      onDrop: (n, reason) => m.spansDropped.inc({ reason }, n),
+    });
     this.authorizer = new FlowAuthorizer({
       directory: this.inventory.registry,
       // Istio ports hand over their sidecar-side resolution; anything else is resolved as Cilium's.
@@ -132,11 +151,12 @@ export class NodeAgent {
       onRemember: (o) => {
         if (o === 'shared_failed') m.sharedCacheFailures.inc({ op: 'store' });
       },
+      ...(this.telemetry ? { telemetry: this.telemetry.tracer } : {}),
     });
     this.authz = new AuthzServer({
       authorizer: this.authorizer,
       defaultTimeoutMs: config.checkTimeout,
-      onOutcome: (input, outcome, ms) => this.observeCheck(input, outcome, ms),
+      onOutcome: (input, outcome, ms, at) => this.observeCheck(input, outcome, ms, at),
     });
     this.snapshots = new SnapshotStore({
       codec: new EnvoyCodec(),
@@ -187,7 +207,7 @@ export class NodeAgent {
         inbound: config.istioInboundListen,
         outbound: config.istioOutboundListen,
         defaultTimeoutMs: config.checkTimeout,
-        onOutcome: (input, outcome, ms) => this.observeCheck(input, outcome, ms),
+        onOutcome: (input, outcome, ms, at) => this.observeCheck(input, outcome, ms, at),
       });
       const istio = await this.istioPorts.listen();
       this.listening = { authz: istio.inbound, diag, istio };
@@ -213,6 +233,7 @@ export class NodeAgent {
         inventory: config.inventory,
         runtime: config.runtimeUrl,
         profile: config.runtimeProfile,
+        telemetry: this.telemetry?.target ?? 'off',
       },
       'casa-agent started',
     );
@@ -236,6 +257,7 @@ export class NodeAgent {
     ]);
     this.inventory.registry.close();
     await this.runtime.close();
+    await this.telemetry?.shutdown(TELEMETRY_FLUSH_MS);
     await this.diag.close();
     this.log.info({ component: 'agent' }, 'casa-agent stopped');
   }
@@ -325,7 +347,12 @@ export class NodeAgent {
     );
   }
 
-  private observeCheck(input: CheckInput | undefined, o: CheckOutcome, elapsedMs: number): void {
+  private observeCheck(
+    input: CheckInput | undefined,
+    o: CheckOutcome,
+    elapsedMs: number,
+    answeredAt: number,
+  ): void {
     const d = o.decision;
     const m = this.metrics;
     m.checks.inc({ direction: o.direction, decision: d.kind, reason: d.kind === 'deny' ? d.reason : 'ok' });
@@ -352,7 +379,9 @@ export class NodeAgent {
       latencyMs: Math.round(elapsedMs * 1000) / 1000,
     };
     this.decisions.add(rec);
-    const line = { component: 'authz', traceId: o.traceId, ...rec };
+    // The answer is sent: the span is built now, off the Check's path.
+    const span = this.telemetry?.tracer.record(input, o, elapsedMs, answeredAt);
+    const line = { component: 'authz', ...rec, traceId: o.traceId ?? span?.traceId, spanId: span?.spanId };
     if (d.kind === 'deny') this.log.info(line, 'deny');
     else this.log.debug(line, 'allow');
     this.deps.onCheck?.(input, o, elapsedMs);

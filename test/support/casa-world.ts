@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/agent/config/load.js';
 import { AppRegistry, ReferenceRuntime, type RuntimeApp } from '../../src/agent/dev/runtime/index.js';
-import { createLogger } from '../../src/agent/log.js';
+import { createLogger, type Logger } from '../../src/agent/log.js';
 import { NodeAgent } from '../../src/agent/node-agent.js';
+import type { SpanPrinter } from '../../src/agent/telemetry/index.js';
 import type { MultiAgentSystem } from '../../src/policy/types.js';
 import { AuthzClient, type CheckSpec } from './authz-client.js';
 
@@ -71,6 +72,12 @@ export interface WorldOptions {
   readonly flags?: Record<string, string>;
   /** Start the agent before the runtime is listening (runtime absent at start). */
   readonly runtimeDown?: boolean;
+  /** Environment the configuration is loaded from (default: none). */
+  readonly env?: Record<string, string>;
+  /** The agent's logger (default: silent). */
+  readonly log?: Logger;
+  /** Decision spans printed as they end (the `dev` console). */
+  readonly spanPrinter?: SpanPrinter;
 }
 
 export interface World {
@@ -159,12 +166,13 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       drainTimeout: '100ms',
       ...opts.flags,
     },
-    env: {},
+    env: opts.env ?? {},
   });
   const agent = new NodeAgent({
     config,
-    log: createLogger('silent'),
+    log: opts.log ?? createLogger('silent'),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.spanPrinter ? { spanPrinter: opts.spanPrinter } : {}),
   });
   const at = await agent.start();
   const client = new AuthzClient(`127.0.0.1:${at.authz.port}`);

@@ -18,7 +18,12 @@ import { type Decision, type Deny, deny, type Endpoint } from '../../policy/type
 import type { WorkloadDirectory } from '../inventory/directory.js';
 import type { ExchangeCache } from '../tokens/exchange-cache.js';
 import type { CacheSource, IntrospectionCache } from '../tokens/introspection-cache.js';
-import { type RuntimeClient, RuntimeError, type TraceTokenKey } from '../tokens/runtime-client.js';
+import {
+  type RuntimeClient,
+  RuntimeError,
+  type RuntimeErrorKind,
+  type TraceTokenKey,
+} from '../tokens/runtime-client.js';
 import type { RememberOutcome, TraceTokenStore } from '../tokens/trace-token-store.js';
 import type { Authorizer, CheckOutcome } from './authorizer-port.js';
 import type { CheckInput } from './check-request.js';
@@ -38,12 +43,43 @@ export interface FlowAuthorizerOptions {
   readonly ids?: () => { traceId: string; spanId: string; llmCallId: string };
   /** Counts shared-trace-cache write failures (the request goes on). */
   readonly onRemember?: (outcome: RememberOutcome) => void;
+  /** Observes each Check's I/O steps (decision telemetry); unset costs nothing. */
+  readonly telemetry?: StepTelemetry;
 }
+
+// --- telemetry port (src/agent/telemetry implements it; no OpenTelemetry here) ---
+
+/** The I/O steps of a Check, as telemetry names them. */
+export type TracedStep = StepOp | 'trace_store';
+
+export interface StepEnd {
+  /** `ok`, the RuntimeError kind of a failed step, or `error` for anything else. */
+  readonly outcome: 'ok' | RuntimeErrorKind | 'error';
+  /** Where the answer came from: a cache source, or the trace store's outcome. */
+  readonly cache?: string;
+}
+
+/** One Check's step observer: `start` returns the function that ends the step (called once). */
+export interface StepObserver {
+  start(op: TracedStep): (end: StepEnd) => void;
+}
+
+export interface StepTelemetry {
+  /** Called once per Check, once both sides are resolved; undefined observes nothing. */
+  begin(
+    input: CheckInput,
+    source: Endpoint | undefined,
+    destination: Endpoint | undefined,
+  ): StepObserver | undefined;
+}
+
+// --- end telemetry port ---
 
 /** Per-Check facts gathered while executing the plan. */
 interface Tally {
   runtimeCalls: number;
   cache: string[];
+  readonly steps?: StepObserver | undefined;
 }
 
 export class FlowAuthorizer implements Authorizer {
@@ -58,8 +94,12 @@ export class FlowAuthorizer implements Authorizer {
   }
 
   async authorize(input: CheckInput, signal: AbortSignal): Promise<CheckOutcome> {
-    const tally: Tally = { runtimeCalls: 0, cache: [] };
     const { source, destination, only } = this.resolve(input, this.o.directory);
+    const tally: Tally = {
+      runtimeCalls: 0,
+      cache: [],
+      steps: this.o.telemetry?.begin(input, source, destination),
+    };
     const config = this.o.policy();
     const p = plan({ request: input, source, destination, config, fresh: this.ids(), only });
     if (p.kind === 'deny') return this.outcome(p, undefined, source, destination, tally);
@@ -110,7 +150,7 @@ export class FlowAuthorizer implements Authorizer {
       const creds = this.o.directory.credentials(next.app);
       if (!creds) return missingCredentials(next.app);
       tally.runtimeCalls++;
-      const t1 = await runStep('issue', () =>
+      const t1 = await runStep('issue', tally.steps, () =>
         this.o.runtime.issueUserToken(
           { appId: next.app.appId, credentials: creds, userInput: next.userInput },
           { signal },
@@ -126,23 +166,27 @@ export class FlowAuthorizer implements Authorizer {
     // becomes the actor of the new token (casa-research.md §1.8).
     const creds = this.o.directory.credentials(target.destination);
     if (!creds) return missingCredentials(target.destination);
-    const ex = await runStep('exchange', () =>
-      this.o.exchanges.exchange(
-        {
-          traceId: step.subject.traceId,
-          sourceAppId: step.source.appId,
-          destinationAppId: target.destination.appId,
-        },
-        {
-          appId: target.destination.appId,
-          credentials: creds,
-          subjectToken: subject,
-          mcpServerUrl: target.mcpServerUrl,
-          audienceAppId: target.destination.appId,
-          tools: target.tools,
-        },
-        { signal },
-      ),
+    const ex = await runStep(
+      'exchange',
+      tally.steps,
+      () =>
+        this.o.exchanges.exchange(
+          {
+            traceId: step.subject.traceId,
+            sourceAppId: step.source.appId,
+            destinationAppId: target.destination.appId,
+          },
+          {
+            appId: target.destination.appId,
+            credentials: creds,
+            subjectToken: subject,
+            mcpServerUrl: target.mcpServerUrl,
+            audienceAppId: target.destination.appId,
+            tools: target.tools,
+          },
+          { signal },
+        ),
+      sourceOf,
     );
     this.count(tally, 'exchange', ex.source);
     return ex.token.accessToken;
@@ -159,7 +203,7 @@ export class FlowAuthorizer implements Authorizer {
       const creds = this.o.directory.credentials(step.destination);
       if (!creds) return missingCredentials(step.destination);
       tally.runtimeCalls++;
-      const t1 = await runStep('issue', () =>
+      const t1 = await runStep('issue', tally.steps, () =>
         this.o.runtime.issueUserToken(
           { appId: step.destination.appId, credentials: creds, userInput: step.userInput },
           { signal },
@@ -170,8 +214,11 @@ export class FlowAuthorizer implements Authorizer {
     }
     const token = step.token.from === 'request' ? step.token.value : outboundToken;
     if (token === undefined) return deny('internal_error', 'no token to verify');
-    const found = await runStep('introspect', () =>
-      this.o.introspection.lookup(token, step.requirement.tools, { signal }),
+    const found = await runStep(
+      'introspect',
+      tally.steps,
+      () => this.o.introspection.lookup(token, step.requirement.tools, { signal }),
+      sourceOf,
     );
     this.count(tally, 'introspection', found.source);
     const d = checkClaims(step.requirement, found.claims, this.now());
@@ -185,7 +232,12 @@ export class FlowAuthorizer implements Authorizer {
     signal: AbortSignal,
     tally: Tally,
   ): Promise<string | undefined> {
-    const found = await runStep('trace_load', () => this.o.traces.find(traceKey(subject), { signal }));
+    const found = await runStep(
+      'trace_load',
+      tally.steps,
+      () => this.o.traces.find(traceKey(subject), { signal }),
+      traceSourceOf,
+    );
     if (found === undefined && this.o.traces.sharesAcrossNodes) tally.runtimeCalls++;
     if (found?.source === 'shared') tally.runtimeCalls++;
     tally.cache.push(`trace:${found ? found.source : 'miss'}`);
@@ -199,7 +251,9 @@ export class FlowAuthorizer implements Authorizer {
     signal: AbortSignal,
     tally: Tally,
   ): Promise<void> {
+    const end = tally.steps?.start('trace_store');
     const outcome = await this.o.traces.remember(traceKey(subject), token, { expiresAt, signal });
+    end?.({ outcome: outcome === 'shared_failed' ? 'error' : 'ok', cache: outcome });
     if (outcome === 'shared' || outcome === 'shared_failed') tally.runtimeCalls++;
     this.o.onRemember?.(outcome);
   }
@@ -271,10 +325,24 @@ class StepFailure extends Error {
   }
 }
 
-async function runStep<T>(op: StepOp, fn: () => Promise<T>): Promise<T> {
+// Where a step's answer came from, for telemetry. Module-level so that a
+// Check with telemetry off allocates no closure for them.
+const sourceOf = (r: { readonly source: string }): string => r.source;
+const traceSourceOf = (r: { readonly source: string } | undefined): string => (r ? r.source : 'miss');
+
+async function runStep<T>(
+  op: StepOp,
+  steps: StepObserver | undefined,
+  fn: () => Promise<T>,
+  cache?: (result: T) => string,
+): Promise<T> {
+  const end = steps?.start(op);
   try {
-    return await fn();
+    const r = await fn();
+    end?.({ outcome: 'ok', cache: cache?.(r) });
+    return r;
   } catch (err) {
+    end?.({ outcome: err instanceof RuntimeError ? err.kind : 'error' });
     if (err instanceof RuntimeError) throw new StepFailure(op, err);
     throw err;
   }

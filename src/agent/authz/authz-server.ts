@@ -28,7 +28,13 @@ export interface AuthzServerOptions {
   /** Used when the caller sent no deadline. */
   readonly defaultTimeoutMs: number;
   /** Observes every answered Check (metrics, decision log, telemetry). */
-  readonly onOutcome?: (input: CheckInput | undefined, outcome: CheckOutcome, elapsedMs: number) => void;
+  readonly onOutcome?: (
+    input: CheckInput | undefined,
+    outcome: CheckOutcome,
+    elapsedMs: number,
+    /** performance.now() when the answer was handed to gRPC (arrival = answeredAt − elapsedMs). */
+    answeredAt: number,
+  ) => void;
 }
 
 export class AuthzServer {
@@ -114,12 +120,13 @@ export class AuthzServer {
     let input: CheckInput | undefined;
     const finish = (outcome: CheckOutcome) => {
       this.inFlight--;
-      const elapsed = performance.now() - started;
+      const answeredAt = performance.now();
+      const elapsed = answeredAt - started;
       const msg =
         outcome.decision.kind === 'allow' ? okResponse(outcome.decision) : deniedResponse(outcome.decision);
       cb(null, msg);
       try {
-        this.opts.onOutcome?.(input, outcome, elapsed);
+        this.opts.onOutcome?.(input, outcome, elapsed, answeredAt);
       } catch {
         // Observers must never affect the answer already sent.
       }

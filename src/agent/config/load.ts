@@ -48,6 +48,12 @@ export interface AgentConfig {
   readonly drainTimeout: number;
   readonly decisionLog: number;
   readonly otlpEndpoint?: string;
+  /**
+   * The endpoint came from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: over
+   * http/protobuf it is the full traces URL, used as is (no `/v1/traces`
+   * appended), as the OTLP exporter spec says of signal-specific endpoints.
+   */
+  readonly otlpTracesUrl?: boolean;
   readonly otlpProtocol: 'grpc' | 'http/protobuf';
   readonly applyClusterObjects: boolean;
   readonly applyLeaseDuration: number;
@@ -96,24 +102,45 @@ export function loadConfig(input: LoadInput): AgentConfig {
     out[spec.key] = parseValue(spec, raw);
   }
   if (file.protocols !== undefined) out.protocols = file.protocols;
-  // OpenTelemetry's standard variables, when ours are unset (issue: telemetry).
-  if (out.otlpEndpoint === undefined && input.env.OTEL_EXPORTER_OTLP_ENDPOINT) {
-    out.otlpEndpoint = parseValue(specOf('otlpEndpoint'), {
-      value: input.env.OTEL_EXPORTER_OTLP_ENDPOINT,
-      origin: 'OTEL_EXPORTER_OTLP_ENDPOINT',
-    });
-  }
-  if (
-    input.flags.otlpProtocol === undefined &&
-    !input.env[envName('otlpProtocol')] &&
-    input.env.OTEL_EXPORTER_OTLP_PROTOCOL
-  ) {
-    out.otlpProtocol = parseValue(specOf('otlpProtocol'), {
-      value: input.env.OTEL_EXPORTER_OTLP_PROTOCOL,
-      origin: 'OTEL_EXPORTER_OTLP_PROTOCOL',
-    });
-  }
+  otelExporterVariables(input, file, out);
   return out as unknown as AgentConfig;
+}
+
+/**
+ * OpenTelemetry's standard exporter variables, below every source of ours
+ * (flag, CASA_* variable, config file), signal-specific before generic, as
+ * the OTLP exporter spec orders them: an operator who already points every
+ * service at a collector with OTEL_EXPORTER_OTLP_* gets the agent's spans
+ * there too. OTEL_SERVICE_NAME and the OTEL_BSP_* tuning are read where the
+ * spans are made (src/agent/telemetry).
+ */
+function otelExporterVariables(
+  input: LoadInput,
+  file: Record<string, unknown>,
+  out: Record<string, unknown>,
+) {
+  const env = input.env;
+  const ours = (key: string) =>
+    input.flags[key] !== undefined ||
+    (env[envName(key)] ?? '') !== '' ||
+    (file[key] !== undefined && file[key] !== null);
+  if (!ours('otlpEndpoint')) {
+    for (const name of ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'] as const) {
+      const value = env[name]?.trim();
+      if (!value) continue;
+      out.otlpEndpoint = parseValue(specOf('otlpEndpoint'), { value, origin: name });
+      if (name === 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') out.otlpTracesUrl = true;
+      break;
+    }
+  }
+  if (!ours('otlpProtocol')) {
+    for (const name of ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'] as const) {
+      const value = env[name]?.trim();
+      if (!value) continue;
+      out.otlpProtocol = parseValue(specOf('otlpProtocol'), { value, origin: name });
+      break;
+    }
+  }
 }
 
 function specOf(key: string): SettingSpec {

@@ -21,7 +21,7 @@ export interface AgentMetrics {
   readonly inventoryWorkloads: Gauge<'scope'>;
   readonly inventorySynced: Gauge;
   readonly inventoryWatchRestarts: Counter<'kind' | 'cause'>;
-  readonly spansDropped: Counter;
+  readonly spansDropped: Counter<'reason'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): AgentMetrics {
@@ -134,7 +134,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): AgentMet
     }),
     spansDropped: new Counter({
       name: 'casa_otel_spans_dropped_total',
-      help: 'Decision spans dropped (exporter slow, down or queue full)',
+      help: 'Decision spans dropped, by reason (queue_full, export_failed, shutdown)',
+      labelNames: ['reason'],
       registers: r,
     }),
   };

@@ -18,7 +18,13 @@ export interface IstioPortsOptions {
   readonly inbound: HostPort;
   readonly outbound: HostPort;
   readonly defaultTimeoutMs: number;
-  readonly onOutcome?: (input: CheckInput | undefined, outcome: CheckOutcome, elapsedMs: number) => void;
+  readonly onOutcome?: (
+    input: CheckInput | undefined,
+    outcome: CheckOutcome,
+    elapsedMs: number,
+    /** performance.now() when the answer was handed to gRPC (arrival = answeredAt − elapsedMs). */
+    answeredAt: number,
+  ) => void;
 }
 
 export interface IstioListening {
