@@ -319,7 +319,9 @@ export const SETTINGS: readonly SettingSpec[] = [
     key: 'otlpProtocol',
     kind: 'enum',
     values: ['grpc', 'http/protobuf'],
-    default: 'grpc',
+    // The OpenTelemetry SDK specification's default: an endpoint copied from a
+    // collector's docs (:4318) must not be spoken to in gRPC and lose every span.
+    default: 'http/protobuf',
     help: 'OTLP protocol (also OTEL_EXPORTER_OTLP_PROTOCOL)',
     commands: RUN_DEV,
   },

@@ -19,10 +19,10 @@ const load = (flags: Record<string, string>, env: Record<string, string>, fileTe
   loadConfig({ flags, env, ...(fileText !== undefined ? { fileText } : {}) });
 
 describe('configuration precedence (loadConfig)', () => {
-  it('off by default: no endpoint, grpc as the protocol', () => {
+  it('off by default: no endpoint, http/protobuf (the OpenTelemetry default) as the protocol', () => {
     const c = load({}, {});
     assert.equal(c.otlpEndpoint, undefined);
-    assert.equal(c.otlpProtocol, 'grpc');
+    assert.equal(c.otlpProtocol, 'http/protobuf');
   });
 
   it('OTEL_EXPORTER_OTLP_ENDPOINT / _PROTOCOL when none of ours is set', () => {
