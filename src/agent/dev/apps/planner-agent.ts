@@ -158,7 +158,7 @@ class PlannerExecutor implements AgentExecutor {
           const r = await client.callTool({ name: call.tool, arguments: args });
           const text = (r.content as { type: string; text?: string }[]).map((c) => c.text ?? '').join('');
           if (call.tool === TOOLS.search) cheapest = cheapestOf(text);
-          out.push({ tool: call.tool, ok: r.isError !== true, text });
+          out.push({ tool: call.tool, ok: r.isError !== true, text: summarize(call.tool, text) });
         } catch (err) {
           out.push({ tool: call.tool, ok: false, text: (err as Error).message });
         }
@@ -171,6 +171,18 @@ class PlannerExecutor implements AgentExecutor {
       await egress.close();
     }
     return out;
+  }
+}
+
+/** A short, readable line for the answer (the raw tool output stays in the MCP response). */
+function summarize(tool: string, json: string): string {
+  if (tool !== TOOLS.search) return json;
+  try {
+    const flights = JSON.parse(json) as { id: string; priceEur: number }[];
+    const c = [...flights].sort((a, b) => a.priceEur - b.priceEur)[0];
+    return c ? `${flights.length} flights, cheapest ${c.id} at ${c.priceEur} EUR` : 'no flights';
+  } catch {
+    return json;
   }
 }
 
@@ -190,7 +202,13 @@ function card(): AgentCard {
     description: 'Plans trips with the flights MCP server',
     version: '1.0.0',
     provider: undefined,
-    supportedInterfaces: [{ url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }],
+    // Both generations on one endpoint (legacyCompat below serves v0.3 there).
+    supportedInterfaces: (['1.0', '0.3'] as const).map((protocolVersion) => ({
+      url,
+      protocolBinding: 'JSONRPC',
+      tenant: '',
+      protocolVersion,
+    })),
     capabilities: { streaming: false, pushNotifications: false, extensions: [], extendedAgentCard: false },
     securitySchemes: {},
     securityRequirements: [],
@@ -232,12 +250,14 @@ export async function startPlanner(opts: PlannerOptions): Promise<PlannerAgent> 
     const tp = req.headers.traceparent;
     trace.run(typeof tp === 'string' ? tp : undefined, next);
   });
-  const cards = agentCardHandler({ agentCardProvider: handler });
+  // legacyCompat: v0.3 clients (and a hand-written `message/send`) are served on the same URLs.
+  const legacyCompat = { enabled: true };
+  const cards = agentCardHandler({ agentCardProvider: handler, legacyCompat });
   app.use('/.well-known/agent-card.json', cards);
   app.use('/.well-known/agent.json', cards);
   app.use(
     PLANNER_RPC_PATH,
-    jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }),
+    jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication, legacyCompat }),
   );
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
