@@ -29,14 +29,17 @@ export function fingerprint(token: string): string {
 }
 
 export function describeInjected(muts: readonly HeaderMutation[]): InjectedHeader[] {
-  return muts.map((m) => {
-    const bearer = /^bearer\s+(\S+)$/i.exec(m.value);
-    if (m.name === 'authorization' && bearer?.[1]) {
-      return { name: m.name, action: m.action, token: summarize(bearer[1]) };
-    }
-    if (m.name === 'authorization') return { name: m.name, action: m.action };
-    return { name: m.name, action: m.action, value: m.value };
-  });
+  // Host and pseudo-headers are never applied (check-response.ts), so never reported.
+  return muts
+    .filter((m) => m.name !== 'host' && !m.name.startsWith(':'))
+    .map((m) => {
+      const bearer = /^bearer\s+(\S+)$/i.exec(m.value);
+      if (m.name === 'authorization' && bearer?.[1]) {
+        return { name: m.name, action: m.action, token: summarize(bearer[1]) };
+      }
+      if (m.name === 'authorization') return { name: m.name, action: m.action };
+      return { name: m.name, action: m.action, value: m.value };
+    });
 }
 
 function summarize(token: string): TokenSummary {
