@@ -20,7 +20,7 @@ export const EXTRA_FLAGS: Record<Command, readonly ExtraFlag[]> = {
     {
       name: 'port-base',
       type: 'string',
-      help: 'first of the loopback ports dev listens on',
+      help: 'first of the 9 loopback ports dev listens on (runtime, ext_authz, xDS, diagnostics, data plane, apps; 0 = free ports)',
       default: '18080',
     },
     { name: 'print-spans', type: 'boolean', help: 'print decision spans to the console' },
