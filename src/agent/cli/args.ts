@@ -20,10 +20,20 @@ export const EXTRA_FLAGS: Record<Command, readonly ExtraFlag[]> = {
     {
       name: 'port-base',
       type: 'string',
-      help: 'first of the loopback ports dev listens on',
+      help: 'first of the 9 loopback ports dev listens on (runtime, ext_authz, xDS, diagnostics, data plane, apps; 0 = free ports)',
       default: '18080',
     },
     { name: 'print-spans', type: 'boolean', help: 'print decision spans to the console' },
+    {
+      name: 'demo',
+      type: 'boolean',
+      help: 'run the demo (README "Demo") against a fresh dev world, print it, stop, exit 0 when every step held',
+    },
+    {
+      name: 'demo-wait',
+      type: 'boolean',
+      help: 'demo: really wait 31 s for the introspection cache to expire (default: move the dev clock)',
+    },
   ],
   render: [
     { name: 'output', type: 'string', help: 'yaml or json', default: 'yaml' },

@@ -7,6 +7,8 @@ export interface CommandContext {
   readonly config: AgentConfig;
   readonly extra: Readonly<Record<string, string | boolean>>;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Interactive input (dev: Enter runs the demo); absent when not attached. */
+  readonly stdin?: NodeJS.ReadableStream;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
 }

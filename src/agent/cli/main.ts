@@ -41,6 +41,7 @@ async function main(argv: readonly string[]): Promise<number> {
       config: loadConfig({ flags: parsed.settings, env: process.env }),
       extra: parsed.extra,
       env: process.env,
+      stdin: process.stdin,
       stdout: process.stdout,
       stderr: process.stderr,
     };
