@@ -67,7 +67,8 @@ export interface DevWorldOptions {
   /** Observers: each data-plane request, each answered Check. */
   readonly onExchange?: (e: ExchangeEvent) => void;
   readonly onCheck?: NodeAgentDeps['onCheck'];
-  // Telemetry: `--print-spans` will pass a span printer to the NodeAgent here.
+  /** `--print-spans`: each decision span (runtime calls as children) printed as it ends. */
+  readonly spanPrinter?: NodeAgentDeps['spanPrinter'];
 }
 
 /** A Check's outcome without anything secret (no header values): what the demo reports. */
@@ -162,6 +163,7 @@ export class DevWorld {
         config,
         log: opts.log,
         now: clock.now,
+        ...(opts.spanPrinter ? { spanPrinter: opts.spanPrinter } : {}),
         onCheck: (input: CheckInput | undefined, o: CheckOutcome, ms: number) => {
           if (input?.requestId) {
             remember(decisions, input.requestId, view(o));

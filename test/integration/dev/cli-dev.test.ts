@@ -82,6 +82,27 @@ describe('casa-agent dev (npm start)', () => {
     assert.match(stdout, /Every step behaved as CASA specifies/);
   });
 
+  it('dev --demo --print-spans prints each decision span with its runtime calls, and no token', async () => {
+    const child = spawn(process.execPath, [distMain, 'dev', '--demo', '--port-base', '0', '--print-spans']);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /Every step behaved as CASA specifies/);
+    // Decision spans: the tool call's allow with its exchange and introspection as children.
+    assert.match(stdout, /^ext_authz \S+ ALLOW .*tools\/call search_flights/m);
+    assert.match(stdout, /^ {2}↳ casa exchange /m);
+    assert.match(stdout, /^ {2}↳ casa introspect /m);
+    // The denies the demo shows, each with its reason code, and one trace id per conversation.
+    assert.match(stdout, /^ext_authz \S+ DENY .*protocol_violation/m);
+    assert.match(stdout, /^ext_authz \S+ DENY .*runtime_unavailable/m);
+    assert.match(stdout, /^ {2}trace [0-9a-f]{32} {2}span [0-9a-f]{16}/m);
+    // Tokens are shown only as fingerprints; no JWT reaches the console.
+    assert.doesNotMatch(stdout, /eyJ[\w-]+\.[\w-]+\.[\w-]+/);
+  });
+
   it('exits 2 naming the flag for a bad --port-base', async () => {
     const child = spawn(process.execPath, [distMain, 'dev', '--port-base', 'lots']);
     let stderr = '';

@@ -10,16 +10,13 @@ import { runDemo } from '../../dev/demo.js';
 import { DevWorld, type DevWorld as DevWorldType, PORT_OFFSETS } from '../../dev/dev-world.js';
 import { APP_HOST, DEMO_MAS, DEMO_NS, PLANNER_RPC_PATH } from '../../dev/example-mas.js';
 import { createLogger } from '../../log.js';
+import { consoleSpanPrinter } from '../../telemetry/index.js';
 import { UsageError } from '../args.js';
 import type { CommandContext } from '../context.js';
 
 export default async function dev(ctx: CommandContext): Promise<number> {
   const portBase = parsePortBase(ctx.extra['port-base']);
   const out = (line = '') => ctx.stdout.write(`${line}\n`);
-  if (ctx.extra['print-spans'] === true) {
-    // The place for telemetry: a span printer handed to DevWorld → NodeAgent.
-    ctx.stderr.write('casa-agent dev: --print-spans is not available in this build; continuing without it\n');
-  }
   // The console lines below replace the agent's info-level JSON; warnings and errors still go to stderr.
   const level = ctx.config.logLevel === 'info' ? 'warn' : ctx.config.logLevel;
   const log = createLogger(level);
@@ -28,6 +25,8 @@ export default async function dev(ctx: CommandContext): Promise<number> {
     config: ctx.config,
     log,
     portBase,
+    // Spans go to the same console as the demo's lines, so a newcomer reads the trace beside them.
+    ...(ctx.extra['print-spans'] === true ? { spanPrinter: consoleSpanPrinter(ctx.stdout) } : {}),
     onExchange: (e) => {
       if (!demoRunning) out(exchangeLine(e));
     },
