@@ -11,13 +11,18 @@ interface Crd {
   metadata: { name: string };
   spec: {
     group: string;
-    names: { plural: string };
+    names: { plural: string; kind: string };
     versions: { name: string; served: boolean }[];
   };
   status?: { conditions?: { type: string; status: string; message?: string }[] };
 }
 
 const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+
+/** `group/kind` → plural of the CRDs (for resource paths). */
+export function crdPlurals(crds: readonly Crd[]): Map<string, string> {
+  return new Map(crds.map((c) => [`${c.spec.group}/${c.spec.names.kind}`, c.spec.names.plural]));
+}
 
 export function readCrds(dir: string): Crd[] {
   const files = readdirSync(dir)

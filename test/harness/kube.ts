@@ -15,13 +15,15 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { packageRoot } from '../../src/agent/paths.js';
-import { installCrds } from './kube-crds.js';
+import { crdPlurals, installCrds, readCrds } from './kube-crds.js';
 import { type KubeObjects, kubeObjects } from './kube-objects.js';
-import { type KubeRequest, kubeRequest } from './kube-request.js';
+import { type ObjectRef, resourcePathFor } from './kube-paths.js';
+import { type ApiResponse, type KubeRequest, kubeRequest } from './kube-request.js';
 import { inCi, requirePeers } from './peers.js';
 import { freePort, ProcessGroup } from './processes.js';
 
 export type { NamespaceOptions, PodOptions, TokenOptions } from './kube-objects.js';
+export type { ObjectRef } from './kube-paths.js';
 export type { ApiResponse, KubeRequest } from './kube-request.js';
 
 export interface KubeOptions {
@@ -63,6 +65,13 @@ export interface TestKube extends KubeObjects {
   readonly apiserver: Apiserver;
   /** A raw authenticated API call (status and parsed body; never throws on HTTP errors). */
   readonly request: KubeRequest;
+  /** The API path of an object (of its collection when it has no name); built-in kinds and the installed CRDs. */
+  resourcePath(obj: ObjectRef): string;
+  /**
+   * Server-side apply (force, strict field validation: unknown fields are
+   * errors) as `fieldManager` (default casa-test); the raw response.
+   */
+  apply(obj: ObjectRef, fieldManager?: string): Promise<ApiResponse>;
   /** The last output lines of etcd and kube-apiserver. */
   logs(lines?: number): string;
   /** Stops everything and removes the temp folder. Idempotent. */
@@ -172,6 +181,9 @@ async function boot(
   const request = kubeRequest(url, adminToken, ca);
   const crdDir = options.crdDir ?? defaultCrdDir();
   const crds = options.installCrds === false ? [] : await installCrds(request, crdDir);
+  const resourcePath = resourcePathFor(
+    options.installCrds === false ? new Map() : crdPlurals(readCrds(crdDir)),
+  );
 
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, kubeconfigYaml(url, ca, adminToken), { mode: 0o600 });
@@ -199,6 +211,14 @@ async function boot(
     crds,
     apiserver,
     request,
+    resourcePath,
+    apply: (obj, fieldManager = 'casa-test') =>
+      request(
+        'PATCH',
+        `${resourcePath(obj)}?fieldManager=${encodeURIComponent(fieldManager)}&force=true&fieldValidation=Strict`,
+        obj,
+        'application/apply-patch+yaml',
+      ),
     ...kubeObjects(kubeConfig),
     logs: (lines = 40) => group.tail.text(lines),
     async close() {

@@ -9,7 +9,6 @@
 // resource is checked too, so a validator that accepts everything fails here.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../../src/agent/config/load.js';
@@ -19,15 +18,17 @@ import type { EnvoyJson } from '../../../src/agent/render/envoy-resources.js';
 import { readManifests } from '../../../src/agent/render/manifests.js';
 import { servedResources } from '../../../src/agent/render/served-resources.js';
 import type { Workload } from '../../../src/policy/types.js';
-import { peerPath } from './test-cluster.js';
+import { requirePeer } from '../../harness/peers.js';
+
+// Off CI a missing validator skips the suite (with the reason); in CI it fails the file.
+const validator = requirePeer('envoy-validate');
 
 function validate(resources: readonly unknown[]): { code: number | null; output: string } {
-  const bin = peerPath('envoy-validate');
-  assert.ok(
-    existsSync(bin),
-    `envoy-validate is not built: run bash scripts/peers.sh envoy-validate (${bin})`,
-  );
-  const r = spawnSync(bin, [], { input: JSON.stringify(resources), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(validator.path, [], {
+    input: JSON.stringify(resources),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -55,7 +56,7 @@ function envoyConfigResources(objects: ReturnType<typeof renderCilium>): EnvoyJs
     .flatMap((o) => (o.spec as { resources: EnvoyJson[] }).resources);
 }
 
-describe("rendered Envoy resources pass Envoy's validation rules", () => {
+describe("rendered Envoy resources pass Envoy's validation rules", { skip: validator.skip }, () => {
   const variants: [string, EnvoyJson[]][] = [
     [
       'envoy configs, default settings',
