@@ -23,6 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/agent/paths.js';
 import { type CheckSpec, checkRequestMessage } from '../test/support/authz-client.js';
 import { IP, newTraceId, startWorld, type World } from '../test/support/casa-world.js';
+import { benchArgs } from './bench-args.js';
 import { type BurstRow, inboundBurst, outboundBurst, printBursts } from './check-burst.js';
 import { inboundCall, mintT3s } from './check-tokens.js';
 import {
@@ -45,23 +46,8 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const get = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const int = (flag: string, dflt: number) => {
-    const v = get(flag);
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got ${v}`);
-    return n;
-  };
-  const d = get('--duration') ?? '8s';
-  const m = /^(\d+)(ms|s)$/.exec(d);
-  if (!m) throw new Error(`--duration: expected e.g. 10s or 500ms, got ${d}`);
-  const durationMs = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
-  // The introspection cache lives 30 s: a longer run would measure refreshes, not hits.
-  if (durationMs > 25_000) throw new Error('--duration: at most 25s (the introspection cache lives 30 s)');
+  const { get, int, durationMs: duration } = benchArgs(argv);
+  const durationMs = duration('8s');
   return {
     durationMs,
     concurrency: int('--concurrency', 50),

@@ -34,6 +34,7 @@ import {
   startOtlpReceiver,
   startStalledCollector,
 } from '../test/support/otlp-receiver.js';
+import { benchArgs } from './bench-args.js';
 import { inboundCall, mintT3s } from './check-tokens.js';
 import { findGhz, ghzLoad, inProcessLoad, type LoadResult } from './grpc-load.js';
 
@@ -45,23 +46,8 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const get = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const int = (flag: string, dflt: number) => {
-    const v = get(flag);
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got ${v}`);
-    return n;
-  };
-  const d = get('--duration') ?? '4s';
-  const m = /^(\d+)(ms|s)$/.exec(d);
-  if (!m) throw new Error(`--duration: expected e.g. 4s or 500ms, got ${d}`);
-  const durationMs = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
-  // A fresh T3 is cached right before each run; its introspection entry lives 30 s.
-  if (durationMs > 25_000) throw new Error('--duration: at most 25s (the introspection cache lives 30 s)');
+  const { int, durationMs: duration } = benchArgs(argv);
+  const durationMs = duration('4s');
   return {
     durationMs,
     concurrency: int('--concurrency', 50),
