@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/agent/config/load.js';
+import { masResource, podResource } from '../../src/agent/dev/manifests.js';
 import { AppRegistry, ReferenceRuntime, type RuntimeApp } from '../../src/agent/dev/runtime/index.js';
 import { createLogger, type Logger } from '../../src/agent/log.js';
 import { NodeAgent } from '../../src/agent/node-agent.js';
@@ -104,40 +105,20 @@ function manifests(apps: readonly RuntimeApp[]): string {
       metadata: { name: NS, labels: { 'casa.io/injection': 'enabled' } },
     },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'outside' } },
-    {
-      apiVersion: 'casa.io/v1alpha1',
-      kind: 'MultiAgentSystem',
-      metadata: { name: 'travel', namespace: NS, uid: 'uid-mas-travel', generation: 1 },
-      spec: {
-        name: 'travel',
-        llm_host: LLM_HOST,
-        apps: TRAVEL.apps.map((a) => ({
-          name: a.name,
-          type: a.type,
-          kubernetesWorkloadName: a.kubernetesWorkloadName,
-          baseUrl: a.baseUrl,
-          ...(a.promptFieldJsonPath
-            ? { httpRequestSchema: { promptFieldJsonPath: a.promptFieldJsonPath } }
-            : {}),
-        })),
-      },
-    },
+    masResource(TRAVEL, { uid: 'uid-mas-travel', generation: 1 }),
   ];
   for (const [name, ip] of Object.entries(IP)) {
     const managed = name !== 'outside';
-    docs.push({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
+    docs.push(
+      podResource({
         name: `${name}-0`,
         namespace: managed ? NS : 'outside',
         uid: `uid-${name}`,
-        creationTimestamp: '2026-01-01T00:00:00Z',
+        nodeName: NODE,
+        ip,
         labels: managed ? { 'casa.io/app': name } : { app: name },
-      },
-      spec: { nodeName: NODE, containers: [{ name: 'app', image: 'example' }] },
-      status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] },
-    });
+      }),
+    );
   }
   for (const app of apps) docs.push(AppRegistry.secretFor(app));
   return docs.map((d) => stringify(d)).join('---\n');

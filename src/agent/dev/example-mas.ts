@@ -6,6 +6,7 @@
 // puts these IPs in the Checks, as Cilium's Envoy would put the real ones.
 import { stringify } from 'yaml';
 import type { MultiAgentSystem } from '../../policy/types.js';
+import { masResource, podResource } from './manifests.js';
 import { AppRegistry, type RuntimeApp } from './runtime/index.js';
 
 export const DEMO_NS = 'demo';
@@ -81,39 +82,20 @@ export function demoManifests(apps: readonly RuntimeApp[]): string {
       kind: 'Namespace',
       metadata: { name: DEMO_NS, labels: { 'casa.io/injection': 'enabled' } },
     },
-    {
-      apiVersion: 'casa.io/v1alpha1',
-      kind: 'MultiAgentSystem',
-      metadata: { name: DEMO_MAS, namespace: DEMO_NS, uid: 'uid-mas-travel', generation: 1 },
-      spec: {
-        name: DEMO_MAS,
-        llm_host: DEMO_LLM_HOST,
-        apps: DEMO_MAS_SPEC.apps.map((a) => ({
-          name: a.name,
-          type: a.type,
-          kubernetesWorkloadName: a.kubernetesWorkloadName,
-          baseUrl: a.baseUrl,
-          ...(a.promptFieldJsonPath
-            ? { httpRequestSchema: { promptFieldJsonPath: a.promptFieldJsonPath } }
-            : {}),
-        })),
-      },
-    },
+    masResource(DEMO_MAS_SPEC, { uid: 'uid-mas-travel', generation: 1 }),
   ];
   for (const [name, ip] of Object.entries(POD_IP)) {
-    docs.push({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
+    docs.push(
+      podResource({
         name: `${name}-0`,
         namespace: DEMO_NS,
         uid: `uid-pod-${name}`,
-        creationTimestamp: '2026-01-01T00:00:00Z',
+        nodeName: DEMO_NODE,
+        ip,
         labels: { 'casa.io/app': name },
-      },
-      spec: { nodeName: DEMO_NODE, containers: [{ name: 'app', image: `casa-dev/${name}` }] },
-      status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] },
-    });
+        image: `casa-dev/${name}`,
+      }),
+    );
   }
   for (const app of apps) docs.push(AppRegistry.secretFor(app));
   return docs.map((d) => stringify(d)).join('---\n');

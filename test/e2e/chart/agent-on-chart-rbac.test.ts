@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { masResource } from '../../../src/agent/dev/manifests.js';
 import { AppRegistry, ReferenceRuntime, type RuntimeApp } from '../../../src/agent/dev/runtime/index.js';
 import type { AgentState } from '../../../src/agent/diag/state.js';
 import { packageRoot } from '../../../src/agent/paths.js';
@@ -46,25 +47,8 @@ function mas(namespace: string, name: string, apps: { name: string; type: 'clien
       ...(a.type === 'agent' ? { promptFieldJsonPath: PROMPT } : {}),
     })),
   };
-  const body = {
-    apiVersion: 'casa.io/v1alpha1',
-    kind: 'MultiAgentSystem',
-    metadata: { name, namespace },
-    spec: {
-      name,
-      llm_host: spec.llmHost,
-      // The shipped CRD's enum lacks `client`: CASA marks a client by the pod label casa.io/app-type.
-      apps: spec.apps.map((a) => ({
-        name: a.name,
-        type: a.type === 'client' ? 'agent' : a.type,
-        kubernetesWorkloadName: a.kubernetesWorkloadName,
-        baseUrl: a.baseUrl,
-        ...(a.promptFieldJsonPath
-          ? { httpRequestSchema: { promptFieldJsonPath: a.promptFieldJsonPath } }
-          : {}),
-      })),
-    },
-  };
+  // The shipped CRD's enum lacks `client`: CASA marks a client by the pod label casa.io/app-type.
+  const body = masResource(spec, { clientAsAgent: true });
   return { spec, body };
 }
 
