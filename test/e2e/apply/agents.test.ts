@@ -30,7 +30,17 @@ import { packageRoot } from '../../../src/agent/paths.js';
 import type { KubernetesObject } from '../../../src/agent/render/kubernetes-object.js';
 import { useKube } from '../../harness/kube.js';
 import { freePort, ProcessGroup } from '../../harness/processes.js';
-import { CCEC, CCNP, getLive, leaseHolder, MANAGED, masBody, ok, until } from './support.js';
+import {
+  CCEC,
+  CCNP,
+  createEnvoyConfig,
+  getLive,
+  leaseHolder,
+  MANAGED,
+  masBody,
+  ok,
+  until,
+} from './support.js';
 
 const run = promisify(execFile);
 // The CLI of the same build the tests run from (CASA_DIST for parallel builds).
@@ -396,15 +406,7 @@ describe('two casa-agent run processes with applyClusterObjects', {
   it('the MultiAgentSystem deleted: its Services and llm_host leave the objects, owned objects no longer rendered are pruned', async () => {
     const kube = fixture.kube;
     const extra = (name: string, labels: Record<string, string>) =>
-      ok(
-        kube.request('POST', CCEC, {
-          apiVersion: 'cilium.io/v2',
-          kind: 'CiliumClusterwideEnvoyConfig',
-          metadata: { name, labels },
-          spec: { resources: [] },
-        }),
-        name,
-      );
+      createEnvoyConfig(kube.request, name, labels);
     // One carrying our ownership label that nothing renders, and one of somebody else.
     await extra('casa-node-agent-retired', { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
     await extra('someone-elses-config', { 'app.kubernetes.io/part-of': 'other' });

@@ -13,6 +13,7 @@ import { useKube } from '../../harness/kube.js';
 import {
   CCEC,
   CCNP,
+  createEnvoyConfig,
   differences,
   equalsRendered,
   getLive,
@@ -156,15 +157,7 @@ describe('in-cluster apply: one writer, the renderer’s objects', {
     const kube = fixture.kube;
     const leader = leaderOf([a, b])[0] as TestAgent;
     const leftover = (name: string, labels: Record<string, string>) =>
-      ok(
-        kube.request('POST', CCEC, {
-          apiVersion: 'cilium.io/v2',
-          kind: 'CiliumClusterwideEnvoyConfig',
-          metadata: { name, labels },
-          spec: { resources: [] },
-        }),
-        name,
-      );
+      createEnvoyConfig(kube.request, name, labels);
     // What an older agent version rendered and this one does not any more, and an object of somebody else.
     await leftover('casa-node-agent-retired', { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
     await leftover('someone-elses-config', { 'app.kubernetes.io/part-of': 'casa-node-agent' });

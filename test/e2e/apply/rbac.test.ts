@@ -18,6 +18,7 @@ import { requirePeer } from '../../harness/peers.js';
 import {
   CCEC,
   CCNP,
+  createEnvoyConfig,
   equalsRendered,
   leaseHolder,
   MANAGED,
@@ -100,15 +101,9 @@ describe('the applier on exactly the chart’s RBAC', { skip: fixture.skip ?? he
       'MAS',
     );
     // An owned object from an earlier version: pruning must be allowed too.
-    await ok(
-      kube.request('POST', CCEC, {
-        apiVersion: 'cilium.io/v2',
-        kind: 'CiliumClusterwideEnvoyConfig',
-        metadata: { name: 'casa-node-agent-retired', labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
-        spec: { resources: [] },
-      }),
-      'retired object',
-    );
+    await createEnvoyConfig(kube.request, 'casa-node-agent-retired', {
+      [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+    });
 
     const agent = await startAgent(kube, agentNs, 'agent-rbac', { kubeConfig: tokenKubeConfig(kube, token) });
     assert.equal(agent.source.synced, true);

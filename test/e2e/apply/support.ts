@@ -225,3 +225,16 @@ export function masBody(
     },
   };
 }
+
+/** An empty CiliumClusterwideEnvoyConfig with these labels (a leftover, or somebody else's). */
+export function createEnvoyConfig(request: KubeRequest, name: string, labels: Record<string, string>) {
+  return ok(
+    request('POST', CCEC, {
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumClusterwideEnvoyConfig',
+      metadata: { name, labels },
+      spec: { resources: [] },
+    }),
+    name,
+  );
+}
