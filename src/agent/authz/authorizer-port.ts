@@ -26,3 +26,12 @@ export interface Authorizer {
    */
   authorize(input: CheckInput, signal: AbortSignal): Promise<CheckOutcome>;
 }
+
+/** Observes every answered Check (metrics, decision log, telemetry); it never changes the answer. */
+export type CheckObserver = (
+  input: CheckInput | undefined,
+  outcome: CheckOutcome,
+  elapsedMs: number,
+  /** performance.now() when the answer was handed to gRPC (arrival = answeredAt − elapsedMs). */
+  answeredAt: number,
+) => void;

@@ -7,7 +7,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { loadEnvoyGrpc, lookup } from '../../envoy-xds/protos.js';
 import { type Deny, deny } from '../../policy/types.js';
 import type { HostPort } from '../config/load.js';
-import type { Authorizer, CheckOutcome } from './authorizer-port.js';
+import type { Authorizer, CheckObserver, CheckOutcome } from './authorizer-port.js';
 import {
   type CheckInput,
   type CheckRequestMessage,
@@ -28,13 +28,7 @@ export interface AuthzServerOptions {
   /** Used when the caller sent no deadline. */
   readonly defaultTimeoutMs: number;
   /** Observes every answered Check (metrics, decision log, telemetry). */
-  readonly onOutcome?: (
-    input: CheckInput | undefined,
-    outcome: CheckOutcome,
-    elapsedMs: number,
-    /** performance.now() when the answer was handed to gRPC (arrival = answeredAt − elapsedMs). */
-    answeredAt: number,
-  ) => void;
+  readonly onOutcome?: CheckObserver;
 }
 
 export class AuthzServer {

@@ -4,9 +4,8 @@
 // both and tells the side from each Check (direction.ts). Each port is a
 // plain AuthzServer (transport, deadline handling, health, drain) around the
 // port's Authorizer from the IstioAdapter.
-import type { Authorizer, CheckOutcome } from '../authz/authorizer-port.js';
+import type { Authorizer, CheckObserver } from '../authz/authorizer-port.js';
 import { AuthzServer } from '../authz/authz-server.js';
-import type { CheckInput } from '../authz/check-request.js';
 import type { HostPort } from '../config/load.js';
 import type { IstioAdapter } from './adapter.js';
 import type { PortRole } from './direction.js';
@@ -18,13 +17,7 @@ export interface IstioPortsOptions {
   readonly inbound: HostPort;
   readonly outbound: HostPort;
   readonly defaultTimeoutMs: number;
-  readonly onOutcome?: (
-    input: CheckInput | undefined,
-    outcome: CheckOutcome,
-    elapsedMs: number,
-    /** performance.now() when the answer was handed to gRPC (arrival = answeredAt − elapsedMs). */
-    answeredAt: number,
-  ) => void;
+  readonly onOutcome?: CheckObserver;
 }
 
 export interface IstioListening {
