@@ -67,6 +67,8 @@ export interface DevWorldOptions {
   /** Observers: each data-plane request, each answered Check. */
   readonly onExchange?: (e: ExchangeEvent) => void;
   readonly onCheck?: NodeAgentDeps['onCheck'];
+  /** How many data-plane requests and their decisions are kept (default 2048, oldest dropped). */
+  readonly remember?: number;
   /** `--print-spans`: each decision span (runtime calls as children) printed as it ends. */
   readonly spanPrinter?: NodeAgentDeps['spanPrinter'];
 }
@@ -84,7 +86,7 @@ export interface DecisionView {
   readonly a2aMethod?: string;
 }
 
-const MAX_REMEMBERED = 2048;
+const REMEMBERED = 2048;
 
 export class DevWorld {
   readonly clock: DevClock;
@@ -158,6 +160,7 @@ export class DevWorld {
         xdsListen: { host, port: port('xds') },
         diagListen: { host, port: port('diag') },
       };
+      const keep = Math.max(1, opts.remember ?? REMEMBERED);
       const decisions = new Map<string, DecisionView>();
       const agent = new NodeAgent({
         config,
@@ -166,7 +169,7 @@ export class DevWorld {
         ...(opts.spanPrinter ? { spanPrinter: opts.spanPrinter } : {}),
         onCheck: (input: CheckInput | undefined, o: CheckOutcome, ms: number) => {
           if (input?.requestId) {
-            remember(decisions, input.requestId, view(o));
+            remember(decisions, input.requestId, view(o), keep);
           }
           opts.onCheck?.(input, o, ms);
         },
@@ -229,7 +232,7 @@ export class DevWorld {
               },
         onExchange: (e) => {
           exchanges.push(e);
-          if (exchanges.length > MAX_REMEMBERED) exchanges.shift();
+          if (exchanges.length > keep) exchanges.shift();
           opts.onExchange?.(e);
         },
       });
@@ -330,9 +333,9 @@ function view(o: CheckOutcome): DecisionView {
   };
 }
 
-function remember(m: Map<string, DecisionView>, id: string, v: DecisionView): void {
+function remember(m: Map<string, DecisionView>, id: string, v: DecisionView, keep: number): void {
   m.set(id, v);
-  if (m.size > MAX_REMEMBERED) {
+  if (m.size > keep) {
     const oldest = m.keys().next();
     if (!oldest.done) m.delete(oldest.value);
   }
